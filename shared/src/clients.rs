@@ -1,0 +1,140 @@
+//! Typed HTTP clients for the neighbours: users (token check) and beers (a beer by SKU).
+//! One `reqwest::Client` per process, shared by both, so connections are pooled and reused.
+
+use reqwest::StatusCode;
+
+use crate::config::UpstreamSettings;
+use crate::dto::{Beer, User};
+use crate::error::ApiError;
+use crate::request::{RequestId, REQUEST_ID_HEADER};
+
+/// A neighbour could not be used: refused, timed out, answered 5xx or something unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} service unavailable: {cause}")]
+pub struct Unavailable {
+    pub service: &'static str,
+    pub cause: String,
+}
+
+impl From<Unavailable> for ApiError {
+    fn from(error: Unavailable) -> Self {
+        tracing::warn!(service = error.service, cause = %error.cause, "neighbour unavailable");
+        ApiError::unavailable(error.service)
+    }
+}
+
+/// The process-wide HTTP client, with the upstream timeout applied to every call.
+pub fn http_client(settings: &UpstreamSettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .build()
+}
+
+#[derive(Debug, Clone)]
+pub struct UsersClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl UsersClient {
+    pub fn new(http: reqwest::Client, base_url: &str) -> Self {
+        UsersClient {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The user a token belongs to; `None` when users does not know the token (or it expired).
+    pub async fn check_token(
+        &self,
+        token: &str,
+        request_id: &RequestId,
+    ) -> Result<Option<User>, Unavailable> {
+        let request = self
+            .http
+            .post(format!("{}/api/users/check_token", self.base))
+            .header(REQUEST_ID_HEADER, &request_id.0)
+            .form(&[("token", token)]);
+        fetch(
+            "users",
+            request,
+            &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST],
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BeersClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl BeersClient {
+    pub fn new(http: reqwest::Client, base_url: &str) -> Self {
+        BeersClient {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The beer with this SKU as the catalogue has it now; `None` when there is none.
+    pub async fn beer(
+        &self,
+        sku: &str,
+        request_id: &RequestId,
+    ) -> Result<Option<Beer>, Unavailable> {
+        let sku: String = form_urlencoded::byte_serialize(sku.as_bytes()).collect();
+        let request = self
+            .http
+            .get(format!("{}/api/beers/{sku}", self.base))
+            .header(REQUEST_ID_HEADER, &request_id.0);
+        fetch("beers", request, &[StatusCode::NOT_FOUND]).await
+    }
+}
+
+/// Sends a request and reads a 200 body as `T`; the statuses in `absent` mean "no such thing".
+/// Everything else (no answer, 5xx, an unexpected status, a body that does not parse) is
+/// the neighbour being unusable.
+async fn fetch<T: serde::de::DeserializeOwned>(
+    service: &'static str,
+    request: reqwest::RequestBuilder,
+    absent: &[StatusCode],
+) -> Result<Option<T>, Unavailable> {
+    let unavailable = |cause: String| Unavailable { service, cause };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| unavailable(describe(&e)))?;
+    let status = response.status();
+    if absent.contains(&status) {
+        return Ok(None);
+    }
+    if status != StatusCode::OK {
+        return Err(unavailable(format!("answered {status}")));
+    }
+    response
+        .json::<T>()
+        .await
+        .map(Some)
+        .map_err(|e| unavailable(format!("unreadable answer: {}", describe(&e))))
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut text = format!("{kind}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

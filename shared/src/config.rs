@@ -1,0 +1,109 @@
+//! Settings from the environment (a `.env` file is read first when present).
+
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::db::{DatabaseUrl, PoolSettings};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Reads `.env` from the working folder if there is one; real environment variables win.
+pub fn load_dotenv() {
+    let _ = dotenvy::dotenv();
+}
+
+/// A variable's value, treating empty as unset.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A typed variable with a default, or an error that names the variable and the bad value.
+pub fn parse_var<T: FromStr>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError(format!("{name}={text:?} is not valid: {e}"))),
+    }
+}
+
+/// What every service is configured with: where it listens and where its database is.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub address: IpAddr,
+    pub port: u16,
+    pub database_url: DatabaseUrl,
+    pub pool: PoolSettings,
+}
+
+impl ServiceSettings {
+    /// Reads `<SERVICE>_ADDRESS`, `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`,
+    /// `<SERVICE>_DB_POOL_SIZE` and `<SERVICE>_DB_TIMEOUT_MS`.
+    pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
+        let prefix = service.to_uppercase();
+        let defaults = PoolSettings::default();
+        let pool_size: u32 = parse_var(&format!("{prefix}_DB_POOL_SIZE"), defaults.max_size)?;
+        if pool_size == 0 {
+            return Err(ConfigError(format!(
+                "{prefix}_DB_POOL_SIZE must be at least 1"
+            )));
+        }
+        let timeout_ms: u64 = parse_var(
+            &format!("{prefix}_DB_TIMEOUT_MS"),
+            defaults.connection_timeout.as_millis() as u64,
+        )?;
+        Ok(ServiceSettings {
+            address: parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?,
+            port: parse_var(&format!("{prefix}_PORT"), default_port)?,
+            database_url: DatabaseUrl::parse(
+                &var(&format!("{prefix}_DATABASE_URL"))
+                    .unwrap_or_else(|| format!("data/{service}.db")),
+            ),
+            pool: PoolSettings {
+                max_size: pool_size,
+                connection_timeout: Duration::from_millis(timeout_ms.max(1)),
+            },
+        })
+    }
+
+    /// Rocket's configuration: our address and port, Rocket's own logging off (we log each
+    /// request ourselves, once, with its request id).
+    pub fn figment(&self) -> rocket::figment::Figment {
+        rocket::Config::figment()
+            .merge(("address", self.address))
+            .merge(("port", self.port))
+            .merge(("log_level", rocket::config::LogLevel::Off))
+            .merge(("cli_colors", false))
+            .merge(("ident", "brewery"))
+    }
+}
+
+/// Where the neighbours are and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub users_url: String,
+    pub beers_url: String,
+    pub timeout: Duration,
+}
+
+impl UpstreamSettings {
+    /// Reads `USERS_URL`, `BEERS_URL` and `UPSTREAM_TIMEOUT_MS`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let timeout_ms: u64 = parse_var("UPSTREAM_TIMEOUT_MS", 2000)?;
+        if timeout_ms == 0 {
+            return Err(ConfigError("UPSTREAM_TIMEOUT_MS must be at least 1".into()));
+        }
+        Ok(UpstreamSettings {
+            users_url: var("USERS_URL").unwrap_or_else(|| "http://127.0.0.1:5001".into()),
+            beers_url: var("BEERS_URL").unwrap_or_else(|| "http://127.0.0.1:5002".into()),
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}

@@ -1,0 +1,221 @@
+//! The one JSON error body every service answers with, and the catchers that make Rocket use it.
+
+use std::collections::BTreeMap;
+
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::{Catcher, Request};
+use serde::Serialize;
+
+/// A failure as the client sees it: a status and `{"message": ..., "errors": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: Status,
+    pub message: String,
+    pub errors: Option<BTreeMap<String, String>>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// One human sentence.
+    pub message: String,
+    /// One entry per bad field, present on validation failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    pub fn new(status: Status, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            errors: None,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Status::BadRequest, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(Status::Unauthorized, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Status::Forbidden, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Status::NotFound, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Status::Conflict, message)
+    }
+
+    /// A neighbouring service could not be used; the contract's wording is fixed.
+    pub fn unavailable(service: &str) -> Self {
+        Self::new(
+            Status::ServiceUnavailable,
+            format!("{service} service unavailable"),
+        )
+    }
+
+    /// A 500 that says nothing internal; the caller logs the cause once.
+    pub fn internal() -> Self {
+        Self::new(Status::InternalServerError, "Internal server error")
+    }
+
+    pub fn with_field(mut self, field: &str, problem: impl Into<String>) -> Self {
+        self.errors
+            .get_or_insert_with(BTreeMap::new)
+            .insert(field.to_owned(), problem.into());
+        self
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            message: self.message.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Json(self.body()).respond_to(req)?;
+        response.set_status(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            response.set_header(Header::new("Retry-After", secs.to_string()));
+        }
+        Ok(response)
+    }
+}
+
+/// Collects every bad field of one request, so that all of them are reported at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, problem: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| problem.into());
+    }
+
+    /// Parses a required field; a missing or bad value is recorded and gives `None`.
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match raw {
+            None => {
+                self.add(field, "is required");
+                None
+            }
+            Some(raw) => self.check(field, parse(raw)),
+        }
+    }
+
+    /// Parses an optional field: absent gives `Some(None)`, bad gives `None`.
+    pub fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            Some(raw) => self.check(field, parse(raw)).map(Some),
+        }
+    }
+
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|problem| self.add(field, problem)).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The 400 that names every field recorded so far.
+    pub fn into_error(self) -> ApiError {
+        let mut error = ApiError::bad_request("The request has invalid fields");
+        error.errors = Some(self.0);
+        error
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        errors.into_error()
+    }
+}
+
+/// The error a request guard failed with, kept so the catcher can answer with it.
+struct GuardFailure(Option<ApiError>);
+
+/// Records why a guard failed; the catcher for its status will answer with this error.
+pub fn remember_guard_failure(req: &Request<'_>, error: ApiError) -> (Status, ApiError) {
+    let status = error.status;
+    req.local_cache(|| GuardFailure(Some(error.clone())));
+    (status, error)
+}
+
+#[rocket::catch(default)]
+fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    if let Some(error) = &req.local_cache(|| GuardFailure(None)).0 {
+        return error.clone();
+    }
+    default_error(status)
+}
+
+/// What a status means when no handler or guard said more.
+pub fn default_error(status: Status) -> ApiError {
+    match status.code {
+        // Rocket's own parse failures are bad input, which the contract answers with 400.
+        400 | 422 => ApiError::bad_request("The request could not be understood"),
+        401 => ApiError::unauthorized("Authentication is required"),
+        403 => ApiError::forbidden("You are not allowed to do this"),
+        404 => ApiError::not_found("There is nothing at this address"),
+        405 => ApiError::new(status, "This method is not allowed here"),
+        413 => ApiError::new(status, "The request body is larger than 64 KiB"),
+        415 => ApiError::new(
+            status,
+            "Send the body as application/x-www-form-urlencoded or application/json",
+        ),
+        code if code >= 500 => ApiError::new(
+            status,
+            status
+                .reason()
+                .unwrap_or("Internal server error")
+                .to_owned(),
+        ),
+        _ => ApiError::new(
+            status,
+            status.reason().unwrap_or("Request failed").to_owned(),
+        ),
+    }
+}
+
+/// JSON catchers for every status Rocket can produce.
+pub fn catchers() -> Vec<Catcher> {
+    rocket::catchers![json_catcher]
+}

@@ -1,0 +1,165 @@
+//! Request fields, taken alike from a form body or a JSON object (the contract accepts both).
+
+use std::collections::HashMap;
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::http::{ContentType, Status};
+use rocket::Request;
+
+use crate::error::{remember_guard_failure, ApiError, FieldErrors};
+
+/// Bodies over this many bytes are refused with 413.
+pub const BODY_LIMIT_BYTES: u64 = 64 * 1024;
+
+/// The fields of one request body, as text. JSON numbers and booleans arrive as their text,
+/// JSON `null` as absent, so a handler parses every field the same way whatever the encoding.
+#[derive(Debug, Default, Clone)]
+pub struct Fields {
+    values: HashMap<String, String>,
+    /// Fields whose JSON value was an array or object.
+    not_scalar: Vec<String>,
+}
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// A fresh error collector that already knows about fields of the wrong JSON type.
+    pub fn errors(&self) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        for name in &self.not_scalar {
+            errors.add(name, "must be a string or a number");
+        }
+        errors
+    }
+
+    pub fn from_form(body: &str) -> Self {
+        let mut values = HashMap::new();
+        for (key, value) in form_urlencoded::parse(body.as_bytes()) {
+            // The first occurrence wins, as in the reference's Flask `request.form`.
+            values
+                .entry(key.into_owned())
+                .or_insert_with(|| value.into_owned());
+        }
+        Fields {
+            values,
+            not_scalar: Vec::new(),
+        }
+    }
+
+    pub fn from_json(body: &str) -> Result<Self, ApiError> {
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+            ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
+        })?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(ApiError::bad_request(
+                "The request body must be a JSON object",
+            ));
+        };
+        let mut fields = Fields::default();
+        for (key, value) in object {
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(text) => {
+                    fields.values.insert(key, text);
+                }
+                serde_json::Value::Number(n) => {
+                    fields.values.insert(key, n.to_string());
+                }
+                serde_json::Value::Bool(b) => {
+                    fields.values.insert(key, b.to_string());
+                }
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    fields.not_scalar.push(key)
+                }
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Parses a body by its content type; without one, by its first character.
+    pub fn parse(content_type: Option<&ContentType>, body: &str) -> Result<Self, ApiError> {
+        match content_type {
+            Some(ct) if ct.is_json() || ct.sub().as_str().ends_with("+json") => {
+                Self::from_json(body)
+            }
+            Some(ct) if ct.is_form() => Ok(Self::from_form(body)),
+            Some(_) => Err(crate::error::default_error(Status::UnsupportedMediaType)),
+            None if body.trim().is_empty() => Ok(Fields::default()),
+            None if body.trim_start().starts_with(['{', '[']) => Self::from_json(body),
+            None => Ok(Self::from_form(body)),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Fields {
+    type Error = ApiError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let fail = |error: ApiError| data::Outcome::Error(remember_guard_failure(req, error));
+        let body = match data.open(BODY_LIMIT_BYTES.bytes()).into_bytes().await {
+            Ok(body) if body.is_complete() => body.into_inner(),
+            Ok(_) => return fail(crate::error::default_error(Status::PayloadTooLarge)),
+            Err(e) => {
+                return fail(ApiError::bad_request(format!(
+                    "The request body could not be read: {e}"
+                )))
+            }
+        };
+        let Ok(body) = String::from_utf8(body) else {
+            return fail(ApiError::bad_request("The request body is not valid UTF-8"));
+        };
+        match Fields::parse(req.content_type(), &body) {
+            Ok(fields) => data::Outcome::Success(fields),
+            Err(error) => fail(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_and_json_give_the_same_fields() {
+        let form = Fields::from_form("sku=123&quantity=2&name=%D0%91");
+        let json = Fields::from_json(r#"{"sku": "123", "quantity": 2, "name": "Б"}"#).unwrap();
+        for name in ["sku", "quantity", "name"] {
+            assert_eq!(form.get(name), json.get(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn json_null_is_absent_and_nested_values_are_reported() {
+        let fields = Fields::from_json(r#"{"image": null, "sku": [1], "x": {"a": 1}}"#).unwrap();
+        assert_eq!(fields.get("image"), None);
+        let errors = fields.errors().into_error().errors.unwrap();
+        assert!(errors.contains_key("sku") && errors.contains_key("x"));
+    }
+
+    #[test]
+    fn malformed_or_non_object_json_is_a_bad_request() {
+        for body in ["{", "[1, 2]", "\"text\"", "12"] {
+            let error = Fields::from_json(body).unwrap_err();
+            assert_eq!(error.status, Status::BadRequest, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_body_without_content_type_is_sniffed() {
+        assert_eq!(
+            Fields::parse(None, "{\"a\": 1}").unwrap().get("a"),
+            Some("1")
+        );
+        assert_eq!(Fields::parse(None, "a=1").unwrap().get("a"), Some("1"));
+        assert_eq!(Fields::parse(None, "").unwrap().get("a"), None);
+    }
+
+    #[test]
+    fn other_content_types_are_unsupported() {
+        let error = Fields::parse(Some(&ContentType::Plain), "a=1").unwrap_err();
+        assert_eq!(error.status, Status::UnsupportedMediaType);
+    }
+}

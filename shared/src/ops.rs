@@ -1,0 +1,84 @@
+//! Operational endpoints every service has: health, readiness, the OpenAPI document and docs.
+
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::serde::json::{json, Json, Value};
+use rocket::{Build, Rocket, State};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::db::Pool;
+use crate::error::ApiError;
+
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "The process runs", example = json!({"status": "ok"}))))]
+#[rocket::get("/health")]
+pub fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// 200 when the service's database answers, else 503.
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", example = json!({"status": "ready"})),
+        (status = 503, description = "The database does not answer", body = crate::error::ErrorBody)))]
+#[rocket::get("/ready")]
+pub async fn ready(pool: &State<Pool>) -> Result<Json<Value>, ApiError> {
+    match crate::db::ping(pool).await {
+        Ok(()) => Ok(Json(json!({"status": "ready"}))),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            Err(ApiError::new(
+                Status::ServiceUnavailable,
+                "The database does not answer",
+            ))
+        }
+    }
+}
+
+#[rocket::get("/")]
+fn root() -> Redirect {
+    Redirect::to("/docs/")
+}
+
+#[rocket::get("/docs")]
+fn docs_without_slash() -> Redirect {
+    Redirect::to("/docs/")
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(health, ready))]
+pub struct OperationsApi;
+
+/// Declares the `Authorization` token scheme that protected endpoints refer to as `token`.
+pub struct TokenAuth;
+
+impl Modify for TokenAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "The token from POST /api/users/login, raw or as `Bearer <token>`",
+            ))),
+        );
+    }
+}
+
+/// Everything a service has beside its own API: request conventions, JSON catchers,
+/// operational routes, `/openapi.json` and the offline docs page at `/docs`.
+pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) -> Rocket<Build> {
+    api.merge(OperationsApi::openapi());
+    rocket
+        .attach(crate::request::Conventions { service })
+        .mount(
+            "/",
+            rocket::routes![health, ready, root, docs_without_slash],
+        )
+        .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
+        .register("/", crate::error::catchers())
+}
