@@ -44,11 +44,6 @@ fn root() -> Redirect {
     Redirect::to("/docs/")
 }
 
-#[rocket::get("/docs")]
-fn docs_without_slash() -> Redirect {
-    Redirect::to("/docs/")
-}
-
 #[derive(OpenApi)]
 #[openapi(paths(health, ready))]
 pub struct OperationsApi;
@@ -75,10 +70,7 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
     api.merge(OperationsApi::openapi());
     rocket
         .attach(crate::request::Conventions { service })
-        .mount(
-            "/",
-            rocket::routes![health, ready, root, docs_without_slash],
-        )
+        .mount("/", rocket::routes![health, ready, root])
         .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
         .register("/", crate::error::catchers())
 }

@@ -45,7 +45,8 @@ mod tests {
 
     #[test]
     fn paging_has_defaults_and_bounds() {
-        let cases: [(Option<&str>, Option<&str>, Option<(i64, i64)>); 8] = [
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<(i64, i64)>);
+        let cases: [Case; 8] = [
             (None, None, Some((100, 0))),
             (Some(""), Some(""), Some((100, 0))),
             (Some("5"), Some("10"), Some((5, 10))),

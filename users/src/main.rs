@@ -1,1 +1,5 @@
-fn main() {}
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    shared::startup::prepare();
+    shared::startup::main("users", users::Settings::from_env(), users::serve).await
+}

@@ -1,0 +1,43 @@
+//! The users service's failures and the one place they become HTTP answers.
+
+use rocket::response::{self, Responder};
+use rocket::Request;
+use shared::db::DbError;
+use shared::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Already phrased for the client.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] DbError),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("a blocking task failed: {0}")]
+    Task(String),
+}
+
+impl From<rocket::tokio::task::JoinError> for Error {
+    fn from(error: rocket::tokio::task::JoinError) -> Self {
+        Error::Task(error.to_string())
+    }
+}
+
+impl Error {
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            Error::Api(error) => error,
+            internal => {
+                tracing::error!(error = %internal, "request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Error {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        self.into_api_error().respond_to(req)
+    }
+}

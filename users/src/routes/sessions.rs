@@ -1,0 +1,171 @@
+//! Sessions: logging in (a new token per login), logging out (revoking one token), and the
+//! token check the other services ask.
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
+use rocket::serde::json::Json;
+use rocket::{Request, State};
+use serde::{Deserialize, Serialize};
+use shared::db::{run, Pool};
+use shared::dto::User;
+use shared::error::ErrorBody;
+use shared::{ApiError, Fields};
+use utoipa::ToSchema;
+
+use crate::domain::{PasswordHasher, Token, TokenHash};
+use crate::error::Error;
+use crate::store;
+use crate::TokenPolicy;
+
+/// The fields of a login (form or JSON).
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    #[schema(example = "alice")]
+    username: String,
+    #[schema(example = "Secret123")]
+    password: String,
+}
+
+/// A token given as a field (form or JSON).
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+pub struct TokenField {
+    token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenBody {
+    /// Send it as `Authorization: <token>` or `Authorization: Bearer <token>`.
+    #[schema(example = "Vb4o0mB3mVqQ3xk1X9m8m5pJ2Kc8QeW6xR7yT0aL1sE")]
+    token: String,
+}
+
+const BAD_CREDENTIALS: &str = "Invalid username and / or password";
+const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
+
+/// Checks the password and hands out a new token; every login gets its own.
+#[utoipa::path(post, path = "/api/users/login", tag = "users",
+    request_body(content(
+        (Credentials = "application/x-www-form-urlencoded"),
+        (Credentials = "application/json"))),
+    responses(
+        (status = 200, description = "A new token", body = TokenBody),
+        (status = 400, description = "A field is missing", body = ErrorBody),
+        (status = 404, description = "Unknown user or wrong password (the same answer)", body = ErrorBody)))]
+#[rocket::post("/api/users/login", data = "<fields>")]
+pub async fn login(
+    fields: Fields,
+    pool: &State<Pool>,
+    hasher: &State<PasswordHasher>,
+    policy: &State<TokenPolicy>,
+) -> Result<Json<TokenBody>, Error> {
+    let mut errors = fields.errors();
+    let username = errors.required("username", fields.get("username"), |u| Ok(u.to_owned()));
+    let password = errors.required("password", fields.get("password"), |p| Ok(p.to_owned()));
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(errors.into_error().into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into_error().into());
+    }
+
+    let account = run(pool, move |conn| store::user_by_username(conn, &username)).await?;
+    let hasher = hasher.inner().clone();
+    let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
+    // An unknown username is verified against a dummy hash: same work, same answer.
+    let verified = rocket::tokio::task::spawn_blocking(move || {
+        hasher.verify(&password, stored_hash.as_deref())
+    })
+    .await?;
+    let Some(account) = account.filter(|_| verified) else {
+        return Err(ApiError::not_found(BAD_CREDENTIALS).into());
+    };
+
+    let token = Token::generate();
+    let hash = token.hash();
+    let expires = shared::time::now() + policy.ttl;
+    run(pool, move |conn| {
+        store::insert_token(conn, account.id, &hash, expires)
+    })
+    .await?;
+    Ok(Json(TokenBody {
+        token: token.as_str().to_owned(),
+    }))
+}
+
+/// A token from the `token` field, else from the `Authorization` header.
+fn presented_token(fields: &Fields, header: &AuthorizationToken) -> Result<TokenHash, Error> {
+    let token = fields
+        .get("token")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or(header.0.as_deref());
+    match token {
+        Some(token) => Ok(TokenHash::of(token)),
+        None => Err(ApiError::bad_request("The request has invalid fields")
+            .with_field("token", "is required")
+            .into()),
+    }
+}
+
+/// The token of an `Authorization` header, if the request has one.
+pub struct AuthorizationToken(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthorizationToken {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let token = shared::auth::token_from_header(req.headers().get_one("Authorization"))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        Outcome::Success(AuthorizationToken(token))
+    }
+}
+
+/// Revokes the token given, and only that one.
+#[utoipa::path(post, path = "/api/users/logout", tag = "users",
+    request_body(description = "`token`, or the token in the Authorization header", content(
+        (TokenField = "application/x-www-form-urlencoded"),
+        (TokenField = "application/json"))),
+    responses(
+        (status = 200, description = "The token is revoked", body = bool, example = json!(true)),
+        (status = 400, description = "No token given", body = ErrorBody),
+        (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
+#[rocket::post("/api/users/logout", data = "<fields>")]
+pub async fn logout(
+    header: AuthorizationToken,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> Result<Json<bool>, Error> {
+    let hash = presented_token(&fields, &header)?;
+    let revoked = run(pool, move |conn| store::delete_token(conn, &hash)).await?;
+    if revoked {
+        Ok(Json(true))
+    } else {
+        Err(ApiError::not_found(UNKNOWN_TOKEN).into())
+    }
+}
+
+/// The account a token belongs to, while the token is valid.
+#[utoipa::path(post, path = "/api/users/check_token", tag = "users",
+    request_body(description = "`token`, or the token in the Authorization header", content(
+        (TokenField = "application/x-www-form-urlencoded"),
+        (TokenField = "application/json"))),
+    responses(
+        (status = 200, description = "The token's owner", body = User),
+        (status = 400, description = "No token given", body = ErrorBody),
+        (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
+#[rocket::post("/api/users/check_token", data = "<fields>")]
+pub async fn check_token(
+    header: AuthorizationToken,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> Result<Json<User>, Error> {
+    let hash = presented_token(&fields, &header)?;
+    match run(pool, move |conn| store::user_by_token(conn, &hash)).await? {
+        Some(row) => Ok(Json(row.to_user())),
+        None => Err(ApiError::new(Status::NotFound, UNKNOWN_TOKEN).into()),
+    }
+}

@@ -1,0 +1,170 @@
+//! Accounts and sessions in the database: rows, queries, migrations.
+
+pub mod schema;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use shared::db::{AnyConnection, DbError};
+use shared::dto::User;
+
+use crate::domain::{Email, PersonName, TokenHash, Username};
+use schema::{tokens, users};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(Debug, Clone, Queryable)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub time_registered: NaiveDateTime,
+    pub time_modified: NaiveDateTime,
+}
+
+impl UserRow {
+    /// The account as clients see it: no hash, no tokens.
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.clone(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            is_admin: self.is_admin,
+            time_registered: shared::time::to_utc(self.time_registered),
+            time_modified: shared::time::to_utc(self.time_modified),
+        }
+    }
+}
+
+/// A validated registration, ready to store.
+pub struct NewAccount<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub first_name: &'a PersonName,
+    pub last_name: &'a PersonName,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+}
+
+/// Which unique field a failed insert collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Username,
+    Email,
+}
+
+pub fn user_by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<UserRow>, DbError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .first::<UserRow>(conn)
+        .optional()?)
+}
+
+pub fn username_exists(conn: &mut AnyConnection, username: &str) -> Result<bool, DbError> {
+    Ok(user_by_username(conn, username)?.is_some())
+}
+
+pub fn email_exists(conn: &mut AnyConnection, email: &Email) -> Result<bool, DbError> {
+    let count: i64 = users::table
+        .filter(users::email.eq(email.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Inserts the account; a username or address that is already taken (also by a concurrent
+/// insert) comes back as `Err(Ok(Taken))`, so callers never see a raw constraint error.
+pub fn insert_account(
+    conn: &mut AnyConnection,
+    account: &NewAccount<'_>,
+) -> Result<Result<UserRow, Taken>, DbError> {
+    let now = shared::time::now();
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::username.eq(account.username.as_str()),
+            users::email.eq(account.email.as_str()),
+            users::first_name.eq(account.first_name.as_str()),
+            users::last_name.eq(account.last_name.as_str()),
+            users::password_hash.eq(account.password_hash),
+            users::is_admin.eq(account.is_admin),
+            users::time_registered.eq(now),
+            users::time_modified.eq(now),
+        ))
+        .returning(users::all_columns)
+        .get_result::<UserRow>(conn)
+        .map_err(DbError::from);
+    match inserted {
+        Ok(row) => Ok(Ok(row)),
+        Err(error) => match error.unique_violation() {
+            Some(text) if text.contains("email") => Ok(Err(Taken::Email)),
+            Some(_) => Ok(Err(Taken::Username)),
+            None => Err(error),
+        },
+    }
+}
+
+pub fn make_admin(conn: &mut AnyConnection, user_id: i64) -> Result<UserRow, DbError> {
+    Ok(diesel::update(users::table.find(user_id))
+        .set((
+            users::is_admin.eq(true),
+            users::time_modified.eq(shared::time::now()),
+        ))
+        .returning(users::all_columns)
+        .get_result(conn)?)
+}
+
+pub fn insert_token(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    hash: &TokenHash,
+    expires: NaiveDateTime,
+) -> Result<(), DbError> {
+    let now = shared::time::now();
+    // Expired tokens of this user are of no use to anyone; clear them while we are here.
+    diesel::delete(
+        tokens::table
+            .filter(tokens::user_id.eq(user_id))
+            .filter(tokens::time_expires.le(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(tokens::table)
+        .values((
+            tokens::user_id.eq(user_id),
+            tokens::token_hash.eq(hash.as_str()),
+            tokens::time_created.eq(now),
+            tokens::time_expires.eq(expires),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The owner of a token that exists and has not expired.
+pub fn user_by_token(
+    conn: &mut AnyConnection,
+    hash: &TokenHash,
+) -> Result<Option<UserRow>, DbError> {
+    Ok(tokens::table
+        .inner_join(users::table)
+        .filter(tokens::token_hash.eq(hash.as_str()))
+        .filter(tokens::time_expires.gt(shared::time::now()))
+        .select(users::all_columns)
+        .first::<UserRow>(conn)
+        .optional()?)
+}
+
+/// Revokes one token; whether it existed (and had not expired).
+pub fn delete_token(conn: &mut AnyConnection, hash: &TokenHash) -> Result<bool, DbError> {
+    let live = user_by_token(conn, hash)?.is_some();
+    diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
+    Ok(live)
+}
