@@ -1,1 +1,5 @@
-fn main() {}
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    shared::startup::prepare();
+    shared::startup::main("beers", beers::Settings::from_env(), beers::serve).await
+}

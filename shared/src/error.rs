@@ -14,7 +14,8 @@ pub struct ApiError {
     pub status: Status,
     pub message: String,
     pub errors: Option<BTreeMap<String, String>>,
-    pub retry_after_secs: Option<u64>,
+    /// Extra response headers, such as `Retry-After` or `Allow`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -32,7 +33,7 @@ impl ApiError {
             status,
             message: message.into(),
             errors: None,
-            retry_after_secs: None,
+            headers: Vec::new(),
         }
     }
 
@@ -76,6 +77,11 @@ impl ApiError {
         self
     }
 
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             message: self.message.clone(),
@@ -96,8 +102,8 @@ impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let mut response = Json(self.body()).respond_to(req)?;
         response.set_status(self.status);
-        if let Some(secs) = self.retry_after_secs {
-            response.set_header(Header::new("Retry-After", secs.to_string()));
+        for (name, value) in self.headers {
+            response.set_header(Header::new(name, value));
         }
         Ok(response)
     }
@@ -184,7 +190,46 @@ fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
     if let Some(error) = &req.local_cache(|| GuardFailure(None)).0 {
         return error.clone();
     }
+    if status == Status::NotFound {
+        let allowed = allowed_methods(req);
+        if !allowed.is_empty() {
+            return default_error(Status::MethodNotAllowed).with_header("Allow", allowed.join(", "));
+        }
+    }
     default_error(status)
+}
+
+/// The methods the service's routes accept for this request's path, when none accepts its
+/// method: a known address asked with the wrong method is a 405, not a 404.
+fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+    let segments: Vec<&str> = req.uri().path().segments().collect();
+    let matching: Vec<_> = req
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), &segments))
+        .collect();
+    if matching.iter().any(|route| route.method == req.method()) {
+        return Vec::new();
+    }
+    let mut methods: Vec<String> = matching.iter().map(|r| r.method.to_string()).collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+/// Whether a route path such as `/api/beers/<sku>` matches the request's path segments.
+fn path_matches(template: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = template.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.starts_with('<') && part.ends_with("..>") {
+            return true;
+        }
+        match segments.get(i) {
+            Some(segment) if part.starts_with('<') || part == segment => {}
+            _ => return false,
+        }
+    }
+    parts.len() == segments.len()
 }
 
 /// What a status means when no handler or guard said more.
@@ -212,6 +257,26 @@ pub fn default_error(status: Status) -> ApiError {
             status,
             status.reason().unwrap_or("Request failed").to_owned(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_matches;
+
+    #[test]
+    fn route_templates_match_paths() {
+        let cases = [
+            ("/api/beers", vec!["api", "beers"], true),
+            ("/api/beers/<sku>", vec!["api", "beers", "123"], true),
+            ("/api/beers/<sku>", vec!["api", "beers"], false),
+            ("/api/beers", vec!["api", "beers", "1"], false),
+            ("/docs/<_..>", vec!["docs", "a", "b"], true),
+            ("/", vec![], true),
+        ];
+        for (template, segments, expected) in cases {
+            assert_eq!(path_matches(template, &segments), expected, "{template} {segments:?}");
+        }
     }
 }
 

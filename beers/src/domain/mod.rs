@@ -1,0 +1,9 @@
+//! The rules of the catalogue: what a SKU, a beer's name, a price and an image may be.
+
+mod beer;
+mod catalogue;
+mod price;
+
+pub use beer::{BeerDetails, BeerName, Image, NewBeer, Sku};
+pub use catalogue::reference_catalogue;
+pub use price::Price;

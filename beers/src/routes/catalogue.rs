@@ -1,0 +1,232 @@
+//! Listing, showing, adding, changing and removing beers.
+
+use rocket::http::Status;
+use rocket::response::status::Created;
+use rocket::serde::json::Json;
+use rocket::State;
+use shared::auth::Admin;
+use shared::db::{run, Pool};
+use shared::dto::Beer;
+use shared::error::ErrorBody;
+use shared::paging::Page;
+use shared::request::RequestId;
+use shared::{FieldErrors, Fields};
+use utoipa::ToSchema;
+
+use crate::domain::{BeerDetails, BeerName, Image, NewBeer, Price, Sku};
+use crate::error::{Error, SKU_TAKEN};
+use crate::store::{self, BeerRow, SkuTaken};
+
+/// The fields of a new beer (form or JSON).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct NewBeerFields {
+    /// 1–64 characters of `A-Z a-z 0-9 _ -`, not taken by another beer.
+    #[schema(example = "123459")]
+    sku: String,
+    /// 1–255 characters after trimming.
+    #[schema(example = "Пиринско")]
+    name: String,
+    /// More than 0, at most 999999.99, at most two decimal places; a string or a JSON number.
+    #[schema(example = "2.35")]
+    price: String,
+    /// At most 2048 characters; absent or blank means none.
+    #[schema(example = "https://example.com/pirinsko.png")]
+    image: Option<String>,
+}
+
+/// The fields of a changed beer (form or JSON). Name, price and image are all replaced.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct BeerChangeFields {
+    /// 1–255 characters after trimming.
+    #[schema(example = "Пиринско светло")]
+    name: String,
+    /// More than 0, at most 999999.99, at most two decimal places; a string or a JSON number.
+    #[schema(example = "2.40")]
+    price: String,
+    /// At most 2048 characters; absent or blank removes the image.
+    #[schema(example = "https://example.com/pirinsko.png")]
+    image: Option<String>,
+    /// May be sent, but only as the SKU in the path: a SKU cannot be changed.
+    #[schema(example = "123459")]
+    sku: Option<String>,
+}
+
+/// A SKU in a path is taken as written: anything that is not exactly a valid SKU names no beer.
+fn sku_in_path(raw: &str) -> Result<Sku, Error> {
+    Sku::parse(raw)
+        .ok()
+        .filter(|sku| sku.as_str() == raw)
+        .ok_or(Error::NoSuchBeer)
+}
+
+/// Name, price and image, every problem recorded in `errors`.
+fn read_details(fields: &Fields, errors: &mut FieldErrors) -> Option<BeerDetails> {
+    let name = errors.required("name", fields.get("name"), BeerName::parse);
+    let price = errors.required("price", fields.get("price"), Price::parse);
+    let image = errors.check(
+        "image",
+        Image::parse(fields.get("image").unwrap_or_default()),
+    );
+    Some(BeerDetails {
+        name: name?,
+        price: price?,
+        image: image?,
+    })
+}
+
+/// The catalogue, in the order beers were added.
+#[utoipa::path(get, path = "/api/beers", tag = "beers", operation_id = "list_beers",
+    params(
+        ("limit" = Option<i64>, Query, description = "How many beers to return, 1–1000 (default 100)"),
+        ("offset" = Option<i64>, Query, description = "How many beers to skip first (default 0)")),
+    responses(
+        (status = 200, description = "The beers of this page, ordered by id", body = Vec<Beer>),
+        (status = 400, description = "`limit` or `offset` is not a valid number", body = ErrorBody)))]
+#[rocket::get("/api/beers?<limit>&<offset>")]
+pub async fn list(
+    limit: Option<String>,
+    offset: Option<String>,
+    pool: &State<Pool>,
+) -> Result<Json<Vec<Beer>>, Error> {
+    let mut errors = FieldErrors::new();
+    let page = Page::parse(limit.as_deref(), offset.as_deref(), &mut errors);
+    let Some(page) = page.filter(|_| errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let rows = run(pool, move |conn| store::beers_page(conn, page)).await?;
+    Ok(Json(rows.iter().map(BeerRow::to_beer).collect()))
+}
+
+/// One beer, by its SKU.
+#[utoipa::path(get, path = "/api/beers/{sku}", tag = "beers", operation_id = "show_beer",
+    params(("sku" = String, Path, description = "The beer's SKU", example = "123456")),
+    responses(
+        (status = 200, description = "The beer", body = Beer),
+        (status = 404, description = "No beer has this SKU", body = ErrorBody)))]
+#[rocket::get("/api/beers/<sku>")]
+pub async fn show(sku: &str, pool: &State<Pool>) -> Result<Json<Beer>, Error> {
+    let sku = sku_in_path(sku)?;
+    let row = run(pool, move |conn| store::beer_by_sku(conn, &sku)).await?;
+    row.map(|row| Json(row.to_beer())).ok_or(Error::NoSuchBeer)
+}
+
+/// Adds a beer to the catalogue. Administrators only.
+#[utoipa::path(post, path = "/api/beers", tag = "beers", operation_id = "add_beer",
+    request_body(content(
+        (NewBeerFields = "application/x-www-form-urlencoded"),
+        (NewBeerFields = "application/json"))),
+    responses(
+        (status = 201, description = "The new beer", body = Beer,
+            headers(("Location" = String, description = "Where the new beer is: /api/beers/{sku}"))),
+        (status = 400, description = "Bad fields (every one is named), the SKU is taken, or the Authorization header is missing", body = ErrorBody),
+        (status = 401, description = "The token is unknown, revoked or expired", body = ErrorBody),
+        (status = 403, description = "The caller is not an administrator", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
+        (status = 503, description = "The users service cannot check the token", body = ErrorBody)),
+    security(("token" = [])))]
+#[rocket::post("/api/beers", data = "<fields>")]
+pub async fn create(
+    admin: Admin,
+    request_id: RequestId,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> Result<Created<Json<Beer>>, Error> {
+    let mut errors = fields.errors();
+    let sku = errors.required("sku", fields.get("sku"), Sku::parse);
+    let details = read_details(&fields, &mut errors);
+    let (Some(sku), Some(details), true) = (sku.clone(), details, errors.is_empty()) else {
+        // A taken SKU is reported together with every other problem.
+        if let Some(sku) = sku {
+            if run(pool, move |conn| store::sku_exists(conn, &sku)).await? {
+                errors.add("sku", SKU_TAKEN);
+            }
+        }
+        return Err(errors.into());
+    };
+    let beer = NewBeer { sku, details };
+    // The unique index, not a prior look-up, decides between two creates that race.
+    let row = match run(pool, move |conn| store::insert_beer(conn, &beer)).await? {
+        Ok(row) => row,
+        Err(SkuTaken) => return Err(Error::SkuTaken),
+    };
+    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %row.sku, "beer added");
+    Ok(Created::new(format!("/api/beers/{}", row.sku)).body(Json(row.to_beer())))
+}
+
+/// Replaces a beer's name, price and image. Administrators only.
+#[utoipa::path(put, path = "/api/beers/{sku}", tag = "beers", operation_id = "change_beer",
+    params(("sku" = String, Path, description = "The beer's SKU", example = "123456")),
+    request_body(content(
+        (BeerChangeFields = "application/x-www-form-urlencoded"),
+        (BeerChangeFields = "application/json"))),
+    responses(
+        (status = 200, description = "The changed beer", body = Beer),
+        (status = 400, description = "Bad fields (every one is named; checked before the beer is looked up), a `sku` that differs from the path, or the Authorization header is missing", body = ErrorBody),
+        (status = 401, description = "The token is unknown, revoked or expired", body = ErrorBody),
+        (status = 403, description = "The caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "No beer has this SKU", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
+        (status = 503, description = "The users service cannot check the token", body = ErrorBody)),
+    security(("token" = [])))]
+#[rocket::put("/api/beers/<sku>", data = "<fields>")]
+pub async fn update(
+    admin: Admin,
+    request_id: RequestId,
+    sku: &str,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> Result<Json<Beer>, Error> {
+    let path_sku = sku_in_path(sku);
+    let mut errors = fields.errors();
+    if let Some(given) = fields.get("sku") {
+        let unchanged =
+            matches!((Sku::parse(given), &path_sku), (Ok(given), Ok(path)) if &given == path);
+        if !unchanged {
+            errors.add("sku", "cannot be changed");
+        }
+    }
+    let details = read_details(&fields, &mut errors);
+    let (Some(details), true) = (details, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let sku = path_sku?;
+    let row = run(pool, move |conn| store::update_beer(conn, &sku, &details))
+        .await?
+        .ok_or(Error::NoSuchBeer)?;
+    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %row.sku, "beer changed");
+    Ok(Json(row.to_beer()))
+}
+
+/// Removes a beer from the catalogue. Administrators only.
+#[utoipa::path(delete, path = "/api/beers/{sku}", tag = "beers", operation_id = "remove_beer",
+    params(("sku" = String, Path, description = "The beer's SKU", example = "123456")),
+    responses(
+        (status = 204, description = "The beer is gone"),
+        (status = 400, description = "The Authorization header is missing", body = ErrorBody),
+        (status = 401, description = "The token is unknown, revoked or expired", body = ErrorBody),
+        (status = 403, description = "The caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "No beer has this SKU", body = ErrorBody),
+        (status = 503, description = "The users service cannot check the token", body = ErrorBody)),
+    security(("token" = [])))]
+#[rocket::delete("/api/beers/<sku>")]
+pub async fn delete(
+    admin: Admin,
+    request_id: RequestId,
+    sku: &str,
+    pool: &State<Pool>,
+) -> Result<Status, Error> {
+    let sku = sku_in_path(sku)?;
+    let removed = {
+        let sku = sku.clone();
+        run(pool, move |conn| store::delete_beer(conn, &sku)).await?
+    };
+    if !removed {
+        return Err(Error::NoSuchBeer);
+    }
+    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, %sku, "beer removed");
+    Ok(Status::NoContent)
+}

@@ -1,0 +1,39 @@
+//! The beers API: the catalogue, read by anyone and changed by administrators.
+
+mod catalogue;
+
+use rocket::Route;
+use shared::ops::TokenAuth;
+use utoipa::OpenApi;
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![
+        catalogue::list,
+        catalogue::show,
+        catalogue::create,
+        catalogue::update,
+        catalogue::delete,
+    ]
+}
+
+/// The OpenAPI document of the beers API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "beers", description = "The catalogue of the brewery trio: SKU, name, price, image."),
+    paths(
+        catalogue::list,
+        catalogue::show,
+        catalogue::create,
+        catalogue::update,
+        catalogue::delete,
+    ),
+    components(schemas(
+        shared::dto::Beer,
+        shared::error::ErrorBody,
+        catalogue::NewBeerFields,
+        catalogue::BeerChangeFields,
+    )),
+    modifiers(&TokenAuth),
+    tags((name = "beers", description = "The beer catalogue"))
+)]
+pub struct ApiDoc;
