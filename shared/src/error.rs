@@ -260,6 +260,11 @@ pub fn default_error(status: Status) -> ApiError {
     }
 }
 
+/// JSON catchers for every status Rocket can produce.
+pub fn catchers() -> Vec<Catcher> {
+    rocket::catchers![json_catcher]
+}
+
 #[cfg(test)]
 mod tests {
     use super::path_matches;
@@ -278,9 +283,4 @@ mod tests {
             assert_eq!(path_matches(template, &segments), expected, "{template} {segments:?}");
         }
     }
-}
-
-/// JSON catchers for every status Rocket can produce.
-pub fn catchers() -> Vec<Catcher> {
-    rocket::catchers![json_catcher]
 }
