@@ -1,1 +1,5 @@
-fn main() {}
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    shared::startup::prepare();
+    shared::startup::main("orders", orders::Settings::from_env(), orders::serve).await
+}

@@ -193,7 +193,8 @@ fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
     if status == Status::NotFound {
         let allowed = allowed_methods(req);
         if !allowed.is_empty() {
-            return default_error(Status::MethodNotAllowed).with_header("Allow", allowed.join(", "));
+            return default_error(Status::MethodNotAllowed)
+                .with_header("Allow", allowed.join(", "));
         }
     }
     default_error(status)
@@ -280,7 +281,11 @@ mod tests {
             ("/", vec![], true),
         ];
         for (template, segments, expected) in cases {
-            assert_eq!(path_matches(template, &segments), expected, "{template} {segments:?}");
+            assert_eq!(
+                path_matches(template, &segments),
+                expected,
+                "{template} {segments:?}"
+            );
         }
     }
 }

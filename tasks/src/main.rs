@@ -1,1 +1,225 @@
-fn main() {}
+//! `tasks`: the brewery trio's command line — serve, set up, seed, create an admin.
+
+mod pg;
+mod serve_all;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tasks",
+    about = "Run and manage the brewery trio (users, beers, orders)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve all three services (ports 5001–5003 by default), output prefixed by service.
+    /// Ctrl-C stops all three.
+    Serve,
+    /// The users service: accounts, passwords, sessions, roles.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// The beers service: the catalogue.
+    Beers {
+        #[command(subcommand)]
+        command: BeersCommand,
+    },
+    /// The orders service: each user's open order and past orders.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
+    /// Run every test: the whole workspace on SQLite, then the black-box suite again on a
+    /// throwaway PostgreSQL cluster (set TRIO_SKIP_POSTGRES=1 to skip that second run).
+    Test {
+        /// Extra arguments for `cargo test`, e.g. a test name filter.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        cargo_args: Vec<String>,
+    },
+    /// A throwaway local PostgreSQL cluster under target/pg (needs the server programs).
+    Pg {
+        #[command(subcommand)]
+        command: PgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PgCommand {
+    /// Create and start the cluster with databases users, beers, orders; print their URLs.
+    Start,
+    /// Stop the cluster and delete its folder.
+    Stop,
+    /// Say whether it runs, and print the URLs to export.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Serve the users service (USERS_PORT, default 5001).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Setup,
+    /// Create an administrator, or make an existing account one.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BeersCommand {
+    /// Serve the beers service (BEERS_PORT, default 5002).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Setup,
+    /// Add the reference catalogue (Бургаско, Загорка, Tuborg) where absent.
+    Seed,
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// Serve the orders service (ORDERS_PORT, default 5003).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Setup,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    shared::startup::prepare();
+    let result = match cli.command {
+        Command::Serve => return serve_all::run(),
+        Command::Users { command } => users_command(command),
+        Command::Beers { command } => beers_command(command),
+        Command::Orders { command } => orders_command(command),
+        Command::Pg { command } => pg_command(command),
+        Command::Test { cargo_args } => test::run(&cargo_args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one service's `serve` on a Rocket runtime.
+fn serve<S, F, Fut>(
+    name: &str,
+    settings: Result<S, shared::config::ConfigError>,
+    serve: F,
+) -> Result<(), BoxError>
+where
+    F: FnOnce(S) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
+{
+    let settings = settings.map_err(|e| format!("{name}: bad configuration: {e}"))?;
+    rocket::execute(serve(settings))
+}
+
+fn users_command(command: UsersCommand) -> Result<(), BoxError> {
+    match command {
+        UsersCommand::Serve => serve("users", users::Settings::from_env(), users::serve),
+        UsersCommand::Setup => {
+            let settings = users::Settings::from_env()?;
+            users::connect(&settings)?;
+            println!(
+                "users: database at {} is up to date",
+                settings.service.database_url
+            );
+            Ok(())
+        }
+        UsersCommand::CreateAdmin {
+            username,
+            email,
+            password,
+        } => {
+            let settings = users::Settings::from_env()?;
+            let pool = users::connect(&settings)?;
+            let (user, outcome) = users::create_admin(&pool, &username, &email, &password)
+                .map_err(|e| match e.errors {
+                    Some(errors) => format!("{}: {errors:?}", e.message),
+                    None => e.message,
+                })?;
+            let done = match outcome {
+                users::AdminOutcome::Created => "created as an administrator",
+                users::AdminOutcome::Promoted => "is now an administrator",
+            };
+            println!("user {} (id {}) {done}", user.username, user.id);
+            Ok(())
+        }
+    }
+}
+
+fn beers_command(command: BeersCommand) -> Result<(), BoxError> {
+    match command {
+        BeersCommand::Serve => serve("beers", beers::Settings::from_env(), beers::serve),
+        BeersCommand::Setup => {
+            let settings = beers::Settings::from_env()?;
+            beers::connect(&settings)?;
+            println!(
+                "beers: database at {} is up to date",
+                settings.service.database_url
+            );
+            Ok(())
+        }
+        BeersCommand::Seed => {
+            let settings = beers::Settings::from_env()?;
+            let pool = beers::connect(&settings)?;
+            let added = beers::seed(&pool)?;
+            if added.is_empty() {
+                println!("the reference catalogue is already there; nothing added");
+            } else {
+                println!("added {} beers: {}", added.len(), added.join(", "));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn orders_command(command: OrdersCommand) -> Result<(), BoxError> {
+    match command {
+        OrdersCommand::Serve => serve("orders", orders::Settings::from_env(), orders::serve),
+        OrdersCommand::Setup => {
+            let settings = orders::Settings::from_env()?;
+            orders::connect(&settings)?;
+            println!(
+                "orders: database at {} is up to date",
+                settings.service.database_url
+            );
+            Ok(())
+        }
+    }
+}
+
+fn pg_command(command: PgCommand) -> Result<(), BoxError> {
+    let cluster = pg::Cluster::at(pg::cluster_dir());
+    match command {
+        PgCommand::Start => {
+            cluster.start()?;
+            pg::print_status(&cluster);
+        }
+        PgCommand::Stop => {
+            cluster.stop()?;
+            println!("PostgreSQL stopped and its folder removed");
+        }
+        PgCommand::Status => pg::print_status(&cluster),
+    }
+    Ok(())
+}

@@ -1,1 +1,419 @@
+//! The test harness: the three services on real ports (port 0, so tests run in parallel), each
+//! with its own fresh SQLite file, talking real HTTP to each other. Nothing is faked.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+use serde_json::{json, Value};
+use shared::config::{ServiceSettings, UpstreamSettings};
+use shared::db::{DatabaseUrl, Pool, PoolSettings};
+use tempfile::TempDir;
+
+pub use reqwest;
+pub use serde_json;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One running service: where it answers and how to stop it.
+pub struct Service {
+    pub url: String,
+    pub port: u16,
+    pub pool: Pool,
+    shutdown: rocket::Shutdown,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Service {
+    /// Stops the service gracefully and waits until it has let go of its port.
+    /// Stopping a stopped service does nothing.
+    pub async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            self.shutdown.clone().notify();
+            let _ = task.await;
+        }
+    }
+}
+
+/// Knobs a test may turn; everything else is as in production.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub token_ttl: Duration,
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token_ttl: Duration::from_secs(86_400),
+            upstream_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Set to a PostgreSQL admin URL (`postgres://user@host:port/postgres`) to run the suite on
+/// PostgreSQL: each test then makes its own databases there and drops them when it stops.
+pub const POSTGRES_URL_VARIABLE: &str = "TRIO_TEST_POSTGRES_URL";
+
+/// Where one test's three services keep their data.
+#[derive(Debug, Clone)]
+pub struct Databases {
+    pub users: DatabaseUrl,
+    pub beers: DatabaseUrl,
+    pub orders: DatabaseUrl,
+    /// The PostgreSQL admin URL and the database names to drop, when on PostgreSQL.
+    postgres: Option<(String, Vec<String>)>,
+}
+
+impl Databases {
+    /// Fresh, empty databases: SQLite files in `dir`, or new PostgreSQL databases.
+    pub fn fresh(dir: &TempDir) -> Result<Self, BoxError> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+            return Ok(Databases {
+                users: DatabaseUrl::Sqlite(dir.path().join("users.db")),
+                beers: DatabaseUrl::Sqlite(dir.path().join("beers.db")),
+                orders: DatabaseUrl::Sqlite(dir.path().join("orders.db")),
+                postgres: None,
+            });
+        };
+        use diesel::{Connection, RunQueryDsl};
+        let mut admin = diesel::PgConnection::establish(&admin_url)?;
+        let stem = unique("t");
+        let names: Vec<String> = ["users", "beers", "orders"]
+            .iter()
+            .map(|service| format!("{stem}_{service}"))
+            .collect();
+        for name in &names {
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
+        }
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin_url);
+        let url = |name: &String| DatabaseUrl::Postgres(format!("{base}/{name}"));
+        Ok(Databases {
+            users: url(&names[0]),
+            beers: url(&names[1]),
+            orders: url(&names[2]),
+            postgres: Some((admin_url.clone(), names)),
+        })
+    }
+
+    /// Drops the PostgreSQL databases (SQLite files go with their temporary folder).
+    pub fn drop_all(&self) -> Result<(), BoxError> {
+        let Some((admin_url, names)) = &self.postgres else {
+            return Ok(());
+        };
+        use diesel::{Connection, RunQueryDsl};
+        let mut admin = diesel::PgConnection::establish(admin_url)?;
+        for name in names {
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)?;
+        }
+        Ok(())
+    }
+}
+
+/// The three services, started in dependency order, each on its own database.
+pub struct Trio {
+    pub users: Service,
+    pub beers: Service,
+    pub orders: Service,
+    pub options: Options,
+    pub databases: Databases,
+    pub http: reqwest::Client,
+    pub dir: TempDir,
+}
+
+fn localhost() -> IpAddr {
+    IpAddr::from([127, 0, 0, 1])
+}
+
+fn service_settings(database: &DatabaseUrl, port: u16) -> ServiceSettings {
+    ServiceSettings {
+        address: localhost(),
+        port,
+        database_url: database.clone(),
+        pool: PoolSettings::default(),
+    }
+}
+
+/// Launches a built Rocket on its configured port and returns once it listens.
+async fn launch(rocket: Rocket<Build>, pool: Pool) -> Result<Service, BoxError> {
+    let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+    let rocket = rocket.attach(AdHoc::on_liftoff("report port", move |rocket| {
+        Box::pin(async move {
+            let _ = port_tx.send(rocket.config().port);
+        })
+    }));
+    let rocket = rocket.ignite().await?;
+    let shutdown = rocket.shutdown();
+    let task = tokio::spawn(async move {
+        if let Err(error) = rocket.launch().await {
+            eprintln!("service stopped with an error: {error}");
+        }
+    });
+    let port = port_rx.await?;
+    Ok(Service {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        pool,
+        shutdown,
+        task: Some(task),
+    })
+}
+
+impl Trio {
+    pub async fn start() -> Trio {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Trio {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let databases = Databases::fresh(&dir).expect("fresh databases");
+        let users = start_users(&databases, &options, 0)
+            .await
+            .expect("users starts");
+        let beers = start_beers(&databases, &options, &users.url, 0)
+            .await
+            .expect("beers starts");
+        let orders = start_orders(&databases, &options, &users.url, &beers.url, 0)
+            .await
+            .expect("orders starts");
+        Trio {
+            users,
+            beers,
+            orders,
+            options,
+            databases,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// Stops users and starts it again on the same port and database.
+    pub async fn restart_users(&mut self) {
+        self.users.stop().await;
+        self.users = start_users(&self.databases, &self.options, self.users.port)
+            .await
+            .expect("users restarts");
+    }
+
+    /// Stops orders and starts it again on the same port and database.
+    pub async fn restart_orders(&mut self) {
+        self.orders.stop().await;
+        self.orders = start_orders(
+            &self.databases,
+            &self.options,
+            &self.users.url,
+            &self.beers.url,
+            self.orders.port,
+        )
+        .await
+        .expect("orders restarts");
+    }
+
+    pub fn users(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.users.url))
+    }
+
+    pub fn beers(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.beers.url))
+    }
+
+    pub fn orders(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.orders.url))
+    }
+
+    /// Registers a fresh account with a unique name and logs it in.
+    pub async fn customer(&self) -> Account {
+        let username = unique("user");
+        let password = "Secret123".to_owned();
+        let response = self
+            .users(Method::POST, "/api/users/register")
+            .form(&[
+                ("username", username.as_str()),
+                ("mail", &format!("{username}@example.com")),
+                ("first_name", "Test"),
+                ("last_name", "Customer"),
+                ("password", &password),
+            ])
+            .send()
+            .await
+            .expect("register answers");
+        assert_eq!(response.status(), StatusCode::OK, "registering {username}");
+        let user = response.json::<Value>().await.expect("a user");
+        let token = self.login(&username, &password).await;
+        Account {
+            id: user["id"].as_i64().expect("an id"),
+            username,
+            token,
+        }
+    }
+
+    /// An administrator, made the way `tasks users create-admin` makes one.
+    pub async fn admin(&self) -> Account {
+        let username = unique("admin");
+        let pool = self.users.pool.clone();
+        let name = username.clone();
+        let (user, _) = tokio::task::spawn_blocking(move || {
+            users::create_admin(&pool, &name, &format!("{name}@example.com"), "Admin1234")
+        })
+        .await
+        .expect("create_admin runs")
+        .expect("create_admin succeeds");
+        let token = self.login(&username, "Admin1234").await;
+        Account {
+            id: user.id,
+            username,
+            token,
+        }
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .users(Method::POST, "/api/users/login")
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login answers");
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        let body: Value = response.json().await.expect("a token body");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Adds the reference catalogue, the way `tasks beers seed` does.
+    pub async fn seed_beers(&self) {
+        let pool = self.beers.pool.clone();
+        tokio::task::spawn_blocking(move || beers::seed(&pool))
+            .await
+            .expect("seed runs")
+            .expect("seed succeeds");
+    }
+
+    /// Creates a beer through the API as an administrator; returns its SKU.
+    pub async fn create_beer(&self, admin: &Account, price: &str) -> String {
+        let sku = unique_sku();
+        let response = self
+            .beers(Method::POST, "/api/beers")
+            .header("Authorization", &admin.token)
+            .form(&[
+                ("sku", sku.as_str()),
+                ("name", "Test beer"),
+                ("price", price),
+            ])
+            .send()
+            .await
+            .expect("create answers");
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {sku}");
+        sku
+    }
+
+    pub async fn stop(mut self) {
+        self.orders.stop().await;
+        self.beers.stop().await;
+        self.users.stop().await;
+        // Pools hold connections until dropped; drop them before the databases.
+        let databases = self.databases.clone();
+        drop(self);
+        tokio::task::spawn_blocking(move || databases.drop_all())
+            .await
+            .expect("drop runs")
+            .expect("the test databases are dropped");
+    }
+}
+
+pub async fn start_users(
+    databases: &Databases,
+    options: &Options,
+    port: u16,
+) -> Result<Service, BoxError> {
+    let settings = users::Settings {
+        service: service_settings(&databases.users, port),
+        token_ttl: options.token_ttl,
+    };
+    let pool = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || users::connect(&settings)).await??
+    };
+    launch(users::rocket(settings, pool.clone())?, pool).await
+}
+
+fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSettings {
+    UpstreamSettings {
+        users_url: users_url.to_owned(),
+        beers_url: beers_url.to_owned(),
+        timeout: options.upstream_timeout,
+    }
+}
+
+pub async fn start_beers(
+    databases: &Databases,
+    options: &Options,
+    users_url: &str,
+    port: u16,
+) -> Result<Service, BoxError> {
+    let settings = beers::Settings {
+        service: service_settings(&databases.beers, port),
+        upstream: upstream(options, users_url, ""),
+    };
+    let pool = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || beers::connect(&settings)).await??
+    };
+    launch(beers::rocket(settings, pool.clone())?, pool).await
+}
+
+pub async fn start_orders(
+    databases: &Databases,
+    options: &Options,
+    users_url: &str,
+    beers_url: &str,
+    port: u16,
+) -> Result<Service, BoxError> {
+    let settings = orders::Settings {
+        service: service_settings(&databases.orders, port),
+        upstream: upstream(options, users_url, beers_url),
+    };
+    let pool = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || orders::connect(&settings)).await??
+    };
+    launch(orders::rocket(settings, pool.clone())?, pool).await
+}
+
+/// A logged-in account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}_{}", &id[..12])
+}
+
+pub fn unique_sku() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("T-{}", &id[..16])
+}
+
+/// Status and JSON body of a response (JSON `null` when the body is not JSON).
+pub async fn status_and_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(json!(null)))
+}
+
+/// Sends and returns status and JSON body.
+pub async fn call(request: RequestBuilder) -> (StatusCode, Value) {
+    status_and_json(request.send().await.expect("the service answers")).await
+}

@@ -1,0 +1,167 @@
+//! The caller's open order: seeing it, adding beers to it, taking beers out of it.
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::State;
+use serde::Deserialize;
+use shared::auth::Caller;
+use shared::clients::{BeersClient, Unavailable};
+use shared::db::{run, Pool};
+use shared::dto::{Beer, Message};
+use shared::error::ErrorBody;
+use shared::request::RequestId;
+use shared::{ApiError, Fields};
+use utoipa::ToSchema;
+
+use super::views::OrderDetail;
+use crate::domain::{Money, Quantity, Sku};
+use crate::error::Error;
+use crate::store::{self, Added};
+
+/// The fields of an add (form or JSON).
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+pub struct LineFields {
+    /// 1–64 characters of `A-Z a-z 0-9 _ -`, a SKU of the catalogue.
+    #[schema(example = "123456")]
+    sku: String,
+    /// A whole number from 1 to 10000 (a number or a string of digits).
+    #[schema(value_type = i64, example = 2, minimum = 1, maximum = 10000)]
+    quantity: String,
+}
+
+/// The field of a removal (form or JSON; `?sku=` also works).
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+pub struct SkuField {
+    #[schema(example = "123456")]
+    sku: String,
+}
+
+/// The caller's open order with its lines; an empty one is opened if there is none.
+#[utoipa::path(get, path = "/api/orders/current", tag = "orders",
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The open order", body = OrderDetail),
+        (status = 400, description = "No Authorization header", body = ErrorBody),
+        (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
+        (status = 503, description = "The users service is unavailable", body = ErrorBody)))]
+#[rocket::get("/api/orders/current")]
+pub async fn show_current(caller: Caller, pool: &State<Pool>) -> Result<Json<OrderDetail>, Error> {
+    let owner = caller.user.id;
+    let (order, lines) = run(pool, move |conn| store::open_order_for(conn, owner)).await?;
+    Ok(Json(OrderDetail::of(&order, &lines)))
+}
+
+/// Adds `quantity` of a beer to the open order (opened if there is none), at the beer's
+/// current price. Adding a beer already in the order adds to its quantity.
+#[utoipa::path(put, path = "/api/orders/current", tag = "orders",
+    security(("token" = [])),
+    request_body(content(
+        (LineFields = "application/x-www-form-urlencoded"),
+        (LineFields = "application/json"))),
+    responses(
+        (status = 201, description = "The beer is in the order", body = Message,
+            example = json!({"message": "Added 2 × 123456 to order 7"})),
+        (status = 400, description = "Bad fields, the line would pass 10000, or no Authorization header", body = ErrorBody),
+        (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
+        (status = 404, description = "No beer with this SKU", body = ErrorBody),
+        (status = 503, description = "The users or beers service is unavailable", body = ErrorBody)))]
+#[rocket::put("/api/orders/current", data = "<fields>")]
+pub async fn add(
+    caller: Caller,
+    request_id: RequestId,
+    pool: &State<Pool>,
+    beers: &State<BeersClient>,
+    fields: Fields,
+) -> Result<(Status, Json<Message>), Error> {
+    let mut errors = fields.errors();
+    let sku = errors.required("sku", fields.get("sku"), Sku::parse);
+    let quantity = errors.required("quantity", fields.get("quantity"), Quantity::parse);
+    let (Some(sku), Some(quantity)) = (sku, quantity) else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+
+    let Some(beer) = beers.beer(sku.as_str(), &request_id).await? else {
+        return Err(ApiError::not_found(format!("No beer with SKU {sku}")).into());
+    };
+    let unit_price = catalogue_price(&beer)?;
+
+    let owner = caller.user.id;
+    let line_sku = sku.clone();
+    let added = run(pool, move |conn| {
+        store::add_to_open_order(conn, owner, &line_sku, quantity, unit_price)
+    })
+    .await?;
+    match added {
+        Added::Added { order_id } => Ok((
+            Status::Created,
+            Json(Message {
+                message: format!("Added {quantity} × {sku} to order {order_id}"),
+            }),
+        )),
+        Added::WouldPassLimit { in_order } => Err(ApiError::bad_request(format!(
+            "The line for {sku} would pass {} items",
+            Quantity::MAX
+        ))
+        .with_field(
+            "quantity",
+            format!(
+                "the order already holds {in_order} × {sku}; a line holds at most {}",
+                Quantity::MAX
+            ),
+        )
+        .into()),
+    }
+}
+
+/// The price to record for a beer. The catalogue only holds positive whole cents, so
+/// anything else means beers answered something we cannot trust.
+pub fn catalogue_price(beer: &Beer) -> Result<Money, Unavailable> {
+    Money::price(beer.price).map_err(|problem| Unavailable {
+        service: "beers",
+        cause: format!(
+            "beer {} has the price {}, which {problem}",
+            beer.sku, beer.price
+        ),
+    })
+}
+
+/// Takes a beer out of the open order. Also 204 when the beer was not in it, or there is
+/// no open order: either way it is not in the order afterwards.
+#[utoipa::path(delete, path = "/api/orders/current", tag = "orders",
+    security(("token" = [])),
+    params(("sku" = Option<String>, Query, description = "The SKU, when not sent in the body")),
+    request_body(content(
+        (SkuField = "application/x-www-form-urlencoded"),
+        (SkuField = "application/json"))),
+    responses(
+        (status = 204, description = "The beer is not in the open order (any more)"),
+        (status = 400, description = "No or a malformed SKU, or no Authorization header", body = ErrorBody),
+        (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
+        (status = 503, description = "The users service is unavailable", body = ErrorBody)))]
+#[rocket::delete("/api/orders/current?<sku>", data = "<fields>")]
+pub async fn remove(
+    caller: Caller,
+    sku: Option<String>,
+    pool: &State<Pool>,
+    fields: Fields,
+) -> Result<Status, Error> {
+    let mut errors = fields.errors();
+    let raw = fields.get("sku").or(sku.as_deref());
+    let Some(sku) = errors.required("sku", raw, Sku::parse) else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let owner = caller.user.id;
+    run(pool, move |conn| {
+        store::remove_from_open_order(conn, owner, &sku)
+    })
+    .await?;
+    Ok(Status::NoContent)
+}

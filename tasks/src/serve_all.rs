@@ -1,0 +1,115 @@
+//! `tasks serve`: the three services as child processes of this one, their output prefixed by
+//! name; Ctrl-C (or SIGTERM) stops all three, and one dying stops the others.
+
+use std::process::{ExitCode, Stdio};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+const SERVICES: [&str; 3] = ["users", "beers", "orders"];
+
+pub fn run() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve_all()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let exe = std::env::current_exe()?;
+    let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
+    let mut pids = Vec::new();
+    for name in SERVICES {
+        let mut child = Command::new(&exe)
+            .args([name, "serve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let Some(pid) = child.id() {
+            pids.push(Pid::from_raw(pid as i32));
+        }
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(prefix_lines(name, out));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(prefix_lines(name, err));
+        }
+        let exited_tx = exited_tx.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let _ = exited_tx.send((name, status));
+        });
+    }
+    println!(
+        "[tasks] serving users :{}, beers :{}, orders :{} — Ctrl-C stops all three",
+        port("USERS_PORT", 5001),
+        port("BEERS_PORT", 5002),
+        port("ORDERS_PORT", 5003)
+    );
+
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut failed = false;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+        Some((name, status)) = exited_rx.recv() => {
+            eprintln!("[tasks] {name} exited ({}); stopping the others", describe(status));
+            failed = true;
+        }
+    }
+    // A terminal's Ctrl-C reaches the children too; a signal sent to this process alone does
+    // not, so pass it on. Each service then finishes its in-flight requests and exits.
+    for pid in &pids {
+        let _ = kill(*pid, Signal::SIGTERM);
+    }
+    let mut remaining = SERVICES.len() - usize::from(failed);
+    while remaining > 0 {
+        match exited_rx.recv().await {
+            Some((name, status)) => {
+                println!("[tasks] {name} stopped ({})", describe(status));
+                remaining -= 1;
+            }
+            None => break,
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn port(variable: &str, default: u16) -> u16 {
+    shared::config::parse_var(variable, default).unwrap_or(default)
+}
+
+fn describe(status: std::io::Result<std::process::ExitStatus>) -> String {
+    match status {
+        Ok(status) => status.to_string(),
+        Err(error) => error.to_string(),
+    }
+}
+
+async fn prefix_lines(name: &'static str, stream: impl AsyncRead + Unpin) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        println!("[{name:<6}] {line}");
+    }
+}

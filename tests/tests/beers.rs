@@ -1,0 +1,294 @@
+//! The beers service over real HTTP, with real tokens from a real users service.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use trio_tests::{call, unique_sku, Trio};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_beers_scenario_works_end_to_end() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+
+    let (status, list) = call(trio.beers(Method::GET, "/api/beers/")).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = list.as_array().expect("a list").clone();
+    let names: Vec<_> = list.iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Бургаско", "Загорка", "Tuborg"]);
+    let prices: Vec<_> = list.iter().map(|b| b["price"].as_str().unwrap()).collect();
+    assert_eq!(prices, ["1.19", "2.00", "1.50"]);
+
+    let (status, beer) = call(trio.beers(Method::GET, "/api/beers/123457")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(beer["name"], json!("Загорка"));
+    for field in [
+        "id",
+        "name",
+        "sku",
+        "price",
+        "image",
+        "time_created",
+        "time_modified",
+    ] {
+        assert!(beer.get(field).is_some(), "{field}");
+    }
+
+    let (status, body) = call(trio.beers(Method::GET, "/api/beers/999999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["message"].is_string());
+
+    let new_beer = [("sku", "777777"), ("name", "Пиринско"), ("price", "2.35")];
+    let (status, _) = call(trio.beers(Method::POST, "/api/beers/").form(&new_beer)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no token");
+    let (status, _) = call(
+        trio.beers(Method::POST, "/api/beers/")
+            .header("Authorization", "bad-token")
+            .form(&new_beer),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let customer = trio.customer().await;
+    let (status, _) = call(
+        trio.beers(Method::POST, "/api/beers/")
+            .header("Authorization", &customer.token)
+            .form(&new_beer),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = trio.admin().await;
+    let (status, created) = call(
+        trio.beers(Method::POST, "/api/beers/")
+            .header("Authorization", format!("Bearer {}", admin.token))
+            .form(&new_beer),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["price"], json!("2.35"));
+    assert_eq!(created["image"], json!(null));
+
+    let (status, updated) = call(
+        trio.beers(Method::PUT, "/api/beers/777777")
+            .header("Authorization", &admin.token)
+            .form(&[
+                ("name", "Пиринско светло"),
+                ("price", "2.4"),
+                ("image", "https://example.com/p.png"),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["name"], json!("Пиринско светло"));
+    assert_eq!(updated["price"], json!("2.40"));
+    assert_eq!(updated["image"], json!("https://example.com/p.png"));
+    assert_eq!(updated["id"], created["id"]);
+
+    let (status, _) = call(
+        trio.beers(Method::DELETE, "/api/beers/777777")
+            .header("Authorization", &admin.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = call(
+        trio.beers(Method::DELETE, "/api/beers/777777")
+            .header("Authorization", &admin.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["message"].is_string());
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beer_fields_are_validated_all_at_once() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let (status, body) = call(
+        trio.beers(Method::POST, "/api/beers")
+            .header("Authorization", &admin.token)
+            .form(&[
+                ("sku", "bad sku!"),
+                ("name", "  "),
+                ("price", "1.999"),
+                ("image", &"i".repeat(2049)),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let errors = body["errors"].as_object().expect("field errors");
+    for field in ["sku", "name", "price", "image"] {
+        assert!(errors.contains_key(field), "{field}: {body}");
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_are_exact_decimals_or_refused() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let cases = [
+        ("2.5", Some("2.50")),
+        ("3", Some("3.00")),
+        ("0.01", Some("0.01")),
+        ("999999.99", Some("999999.99")),
+        ("1.999", None),
+        ("0", None),
+        ("-1.00", None),
+        ("1000000", None),
+        ("abc", None),
+        ("1e2", None),
+        ("", None),
+    ];
+    for (price, expected) in cases {
+        let sku = unique_sku();
+        let (status, body) = call(
+            trio.beers(Method::POST, "/api/beers")
+                .header("Authorization", &admin.token)
+                .json(&json!({"sku": sku, "name": "P", "price": price})),
+        )
+        .await;
+        match expected {
+            Some(written) => {
+                assert_eq!(status, StatusCode::CREATED, "{price}: {body}");
+                assert_eq!(body["price"], json!(written), "{price}");
+            }
+            None => {
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{price}: {body}");
+                assert!(body["errors"]["price"].is_string(), "{price}: {body}");
+            }
+        }
+    }
+    let sku = unique_sku();
+    let (status, body) = call(
+        trio.beers(Method::POST, "/api/beers")
+            .header("Authorization", &admin.token)
+            .json(&json!({"sku": sku, "name": "Number", "price": 4.2})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["price"].clone()),
+        (StatusCode::CREATED, json!("4.20"))
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_sku_is_refused() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let sku = trio.create_beer(&admin, "1.00").await;
+    let (status, body) = call(
+        trio.beers(Method::POST, "/api/beers")
+            .header("Authorization", &admin.token)
+            .form(&[("sku", sku.as_str()), ("name", "Again"), ("price", "1.00")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["sku"].is_string(), "{body}");
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updating_or_deleting_a_missing_beer_is_404_and_bad_fields_are_400() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let (status, _) = call(
+        trio.beers(Method::PUT, "/api/beers/nope-404")
+            .header("Authorization", &admin.token)
+            .form(&[("name", "X"), ("price", "1.00")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(
+        trio.beers(Method::PUT, "/api/beers/nope-404")
+            .header("Authorization", &admin.token)
+            .form(&[("price", "x")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["name"].is_string() && body["errors"]["price"].is_string());
+    let (status, _) = call(trio.beers(Method::DELETE, "/api/beers/nope-404")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no token");
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_in_id_order() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let (status, page) = call(trio.beers(Method::GET, "/api/beers?limit=2&offset=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let skus: Vec<_> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["123457", "123458"]);
+    for bad in ["limit=0", "limit=x", "offset=-1", "limit=100000"] {
+        let (status, body) = call(trio.beers(Method::GET, &format!("/api/beers?{bad}"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(body["errors"].is_object(), "{bad}: {body}");
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_twice_adds_nothing_the_second_time() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let pool = trio.beers.pool.clone();
+    let added = tokio::task::spawn_blocking(move || beers::seed(&pool))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(added.is_empty());
+    let (_, list) = call(trio.beers(Method::GET, "/api/beers")).await;
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_racing_creates_of_one_sku_exactly_one_wins() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let sku = unique_sku();
+    let creates = (0..12).map(|i| {
+        call(
+            trio.beers(Method::POST, "/api/beers")
+                .header("Authorization", &admin.token)
+                .form(&[
+                    ("sku", sku.as_str()),
+                    ("name", &format!("Racer {i}")),
+                    ("price", "1.00"),
+                ]),
+        )
+    });
+    let results = futures::future::join_all(creates).await;
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|(s, body)| *s == StatusCode::BAD_REQUEST && body["errors"]["sku"].is_string())
+        .count();
+    assert_eq!((created, refused), (1, 11), "{results:?}");
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_cannot_be_changed_by_an_update() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let sku = trio.create_beer(&admin, "1.00").await;
+    let (status, body) = call(
+        trio.beers(Method::PUT, &format!("/api/beers/{sku}"))
+            .header("Authorization", &admin.token)
+            .form(&[("sku", "other-sku"), ("name", "Renamed"), ("price", "1.00")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["sku"].is_string(), "{body}");
+    let (status, _) = call(trio.beers(Method::GET, &format!("/api/beers/{sku}"))).await;
+    assert_eq!(status, StatusCode::OK, "the beer keeps its SKU");
+    trio.stop().await;
+}

@@ -1,0 +1,270 @@
+//! What holds on every service: JSON errors, trailing slashes, request ids, body limits,
+//! operational endpoints, and a prompt 503 when a neighbour is down.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use trio_tests::{call, start_users, Trio};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_trailing_slash_forms_answer_without_redirect() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    for path in [
+        "/api/beers",
+        "/api/beers/",
+        "/api/beers/123456",
+        "/api/beers/123456/",
+    ] {
+        let response = trio.beers(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    for path in [
+        "/api/orders",
+        "/api/orders/",
+        "/api/orders/current",
+        "/api/orders/current/",
+    ] {
+        let (status, _) = call(
+            trio.orders(Method::GET, path)
+                .header("Authorization", &customer.token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    let (status, _) = call(trio.users(
+        Method::GET,
+        &format!("/api/users/exists/?username={}", customer.username),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_json_on_every_service() {
+    let trio = Trio::start().await;
+    for request in [
+        trio.users(Method::GET, "/no/such/thing"),
+        trio.beers(Method::GET, "/api/nothing"),
+        trio.orders(Method::GET, "/api/orders/1/2/3"),
+        trio.users(Method::POST, "/api/users/login")
+            .header("Content-Type", "application/json")
+            .body("{not json"),
+        trio.users(Method::POST, "/api/users/login")
+            .header("Content-Type", "text/plain")
+            .body("hello"),
+        trio.users(Method::POST, "/api/users/register")
+            .body(vec![b'a'; 70 * 1024]),
+        trio.users(Method::POST, "/api/users/login")
+            .header("Content-Type", "application/json")
+            .body("[1,2]"),
+    ] {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        assert!(status.is_client_error(), "{status}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{status}: {content_type}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["message"].is_string(), "{status}: {body}");
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_get_the_right_status() {
+    let trio = Trio::start().await;
+    let big = "a".repeat(65 * 1024);
+    let (status, _) = call(
+        trio.users(Method::POST, "/api/users/register")
+            .form(&[("username", big.as_str())]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = call(
+        trio.users(Method::POST, "/api/users/login")
+            .header("Content-Type", "text/plain")
+            .body("x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, body) = call(
+        trio.users(Method::POST, "/api/users/login")
+            .header("Content-Type", "application/json")
+            .body("{"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("JSON"), "{body}");
+    let (status, body) = call(
+        trio.users(Method::POST, "/api/users/login")
+            .json(&json!({"username": ["a"], "password": {"x": 1}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"]["username"].is_string() && body["errors"]["password"].is_string(),
+        "{body}"
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_kept_or_made_and_echoed() {
+    let trio = Trio::start().await;
+    let response = trio
+        .beers(Method::GET, "/health")
+        .header("X-Request-Id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let response = trio
+        .beers(Method::GET, "/api/nothing")
+        .send()
+        .await
+        .unwrap();
+    let made = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(!made.is_empty());
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_has_health_readiness_openapi_and_docs() {
+    let trio = Trio::start().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (service, base) in [
+        ("users", &trio.users.url),
+        ("beers", &trio.beers.url),
+        ("orders", &trio.orders.url),
+    ] {
+        let (status, body) = call(trio.http.get(format!("{base}/health"))).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"status": "ok"})),
+            "{service}"
+        );
+        let (status, _) = call(trio.http.get(format!("{base}/ready"))).await;
+        assert_eq!(status, StatusCode::OK, "{service}");
+        let (status, doc) = call(trio.http.get(format!("{base}/openapi.json"))).await;
+        assert_eq!(status, StatusCode::OK, "{service}");
+        assert!(
+            doc["openapi"].as_str().unwrap().starts_with("3."),
+            "{service}"
+        );
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(
+            paths
+                .keys()
+                .any(|p| p.starts_with(&format!("/api/{service}"))),
+            "{service}: {paths:?}"
+        );
+        let docs = trio.http.get(format!("{base}/docs/")).send().await.unwrap();
+        assert_eq!(docs.status(), StatusCode::OK, "{service}");
+        let page = docs.text().await.unwrap();
+        assert!(page.contains("swagger"), "{service}");
+        assert!(
+            !page.contains("https://"),
+            "{service}: the docs page loads nothing from the internet"
+        );
+        let root = no_redirects.get(format!("{base}/")).send().await.unwrap();
+        assert!(root.status().is_redirection(), "{service}");
+        assert!(
+            root.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/docs"),
+            "{service}"
+        );
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_users_service_gives_a_prompt_503_and_recovery() {
+    let mut trio = Trio::start().await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    let port = trio.users.port;
+    trio.users.stop().await;
+
+    let started = Instant::now();
+    let (status, body) = call(
+        trio.orders(Method::GET, "/api/orders/current")
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"message": "users service unavailable"}));
+    assert!(started.elapsed() < Duration::from_secs(10), "never a hang");
+    let (status, body) = call(
+        trio.beers(Method::POST, "/api/beers")
+            .header("Authorization", &customer.token)
+            .form(&[("sku", "x1"), ("name", "X"), ("price", "1.00")]),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "users service unavailable"})
+        )
+    );
+
+    trio.users = start_users(&trio.databases, &trio.options, port)
+        .await
+        .expect("users comes back");
+    let (status, _) = call(
+        trio.orders(Method::GET, "/api/orders/current")
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "orders recovers by itself");
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_beers_service_gives_a_prompt_503() {
+    let mut trio = Trio::start().await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    let add = |trio: &Trio| {
+        trio.orders(Method::PUT, "/api/orders/current")
+            .header("Authorization", &customer.token)
+            .form(&[("sku", "123456"), ("quantity", "1")])
+    };
+    assert_eq!(call(add(&trio)).await.0, StatusCode::CREATED);
+    trio.beers.stop().await;
+    let (status, body) = call(add(&trio)).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "beers service unavailable"})
+        )
+    );
+    let (status, body) = call(
+        trio.orders(Method::POST, "/api/orders/checkout")
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "beers service unavailable"})
+        )
+    );
+    trio.stop().await;
+}
