@@ -10,6 +10,7 @@ pub mod input;
 pub mod ops;
 pub mod paging;
 pub mod request;
+pub mod scratch;
 pub mod startup;
 pub mod telemetry;
 pub mod time;

@@ -17,7 +17,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub fn cluster_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| {
+            let tasks = Path::new(env!("CARGO_MANIFEST_DIR"));
+            tasks.parent().unwrap_or(tasks).join("target")
+        });
     target.join("pg")
 }
 

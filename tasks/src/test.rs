@@ -2,13 +2,12 @@
 
 use std::process::Command;
 
+use shared::scratch::POSTGRES_VARIABLE;
+
 use crate::pg::{cluster_dir, Cluster};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Names the admin URL of a PostgreSQL server on which the black-box tests make (and drop)
-/// one database per service and test.
-pub const POSTGRES_URL_VARIABLE: &str = "TRIO_TEST_POSTGRES_URL";
 /// Set to 1 to skip the PostgreSQL run (it is never skipped silently).
 pub const SKIP_POSTGRES_VARIABLE: &str = "TRIO_SKIP_POSTGRES";
 
@@ -20,14 +19,14 @@ pub fn run(extra: &[String]) -> Result<(), BoxError> {
         println!("== PostgreSQL run SKIPPED because {SKIP_POSTGRES_VARIABLE}=1");
         return Ok(());
     }
-    println!("== tests on PostgreSQL (the black-box suite, on a throwaway cluster)");
+    println!("== tests on PostgreSQL (the whole workspace again, on a throwaway cluster)");
     let cluster = Cluster::at(cluster_dir().with_file_name("pg-test"));
     cluster.stop()?;
     cluster.start().map_err(|e| {
         format!("cannot start PostgreSQL for the tests: {e}\n(set {SKIP_POSTGRES_VARIABLE}=1 to run on SQLite only)")
     })?;
     let url = cluster.url("postgres").ok_or("the cluster has no port")?;
-    let outcome = cargo_test(&["-p", "trio-tests"], extra, Some(&url));
+    let outcome = cargo_test(&["--workspace"], extra, Some(&url));
     let stopped = cluster.stop();
     outcome?;
     stopped
@@ -38,8 +37,8 @@ fn cargo_test(packages: &[&str], extra: &[String], postgres: Option<&str>) -> Re
     let mut command = Command::new(cargo);
     command.arg("test").args(packages).args(extra);
     match postgres {
-        Some(url) => command.env(POSTGRES_URL_VARIABLE, url),
-        None => command.env_remove(POSTGRES_URL_VARIABLE),
+        Some(url) => command.env(POSTGRES_VARIABLE, url),
+        None => command.env_remove(POSTGRES_VARIABLE),
     };
     let status = command.status()?;
     if status.success() {

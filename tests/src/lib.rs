@@ -10,6 +10,7 @@ use rocket::{Build, Rocket};
 use serde_json::{json, Value};
 use shared::config::{ServiceSettings, UpstreamSettings};
 use shared::db::{DatabaseUrl, Pool, PoolSettings};
+use shared::scratch::ScratchDatabase;
 use tempfile::TempDir;
 
 pub use reqwest;
@@ -53,66 +54,25 @@ impl Default for Options {
     }
 }
 
-/// Set to a PostgreSQL admin URL (`postgres://user@host:port/postgres`) to run the suite on
-/// PostgreSQL: each test then makes its own databases there and drops them when it stops.
-pub const POSTGRES_URL_VARIABLE: &str = "TRIO_TEST_POSTGRES_URL";
+pub use shared::scratch::POSTGRES_VARIABLE as POSTGRES_URL_VARIABLE;
 
-/// Where one test's three services keep their data.
-#[derive(Debug, Clone)]
+/// Where one test's three services keep their data: SQLite files in the test's temporary
+/// folder, or, when `TRIO_TEST_POSTGRES_URL` is set, fresh PostgreSQL databases that are
+/// dropped with this value (so also when a test fails).
+#[derive(Debug)]
 pub struct Databases {
-    pub users: DatabaseUrl,
-    pub beers: DatabaseUrl,
-    pub orders: DatabaseUrl,
-    /// The PostgreSQL admin URL and the database names to drop, when on PostgreSQL.
-    postgres: Option<(String, Vec<String>)>,
+    pub users: ScratchDatabase,
+    pub beers: ScratchDatabase,
+    pub orders: ScratchDatabase,
 }
 
 impl Databases {
-    /// Fresh, empty databases: SQLite files in `dir`, or new PostgreSQL databases.
     pub fn fresh(dir: &TempDir) -> Result<Self, BoxError> {
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
-            return Ok(Databases {
-                users: DatabaseUrl::Sqlite(dir.path().join("users.db")),
-                beers: DatabaseUrl::Sqlite(dir.path().join("beers.db")),
-                orders: DatabaseUrl::Sqlite(dir.path().join("orders.db")),
-                postgres: None,
-            });
-        };
-        use diesel::{Connection, RunQueryDsl};
-        let mut admin = diesel::PgConnection::establish(&admin_url)?;
-        let stem = unique("t");
-        let names: Vec<String> = ["users", "beers", "orders"]
-            .iter()
-            .map(|service| format!("{stem}_{service}"))
-            .collect();
-        for name in &names {
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
-        }
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(base, _)| base)
-            .unwrap_or(&admin_url);
-        let url = |name: &String| DatabaseUrl::Postgres(format!("{base}/{name}"));
         Ok(Databases {
-            users: url(&names[0]),
-            beers: url(&names[1]),
-            orders: url(&names[2]),
-            postgres: Some((admin_url.clone(), names)),
+            users: ScratchDatabase::create("users", dir.path())?,
+            beers: ScratchDatabase::create("beers", dir.path())?,
+            orders: ScratchDatabase::create("orders", dir.path())?,
         })
-    }
-
-    /// Drops the PostgreSQL databases (SQLite files go with their temporary folder).
-    pub fn drop_all(&self) -> Result<(), BoxError> {
-        let Some((admin_url, names)) = &self.postgres else {
-            return Ok(());
-        };
-        use diesel::{Connection, RunQueryDsl};
-        let mut admin = diesel::PgConnection::establish(admin_url)?;
-        for name in names {
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut admin)?;
-        }
-        Ok(())
     }
 }
 
@@ -318,13 +278,9 @@ impl Trio {
         self.orders.stop().await;
         self.beers.stop().await;
         self.users.stop().await;
-        // Pools hold connections until dropped; drop them before the databases.
-        let databases = self.databases.clone();
-        drop(self);
-        tokio::task::spawn_blocking(move || databases.drop_all())
-            .await
-            .expect("drop runs")
-            .expect("the test databases are dropped");
+        // Dropping the PostgreSQL databases blocks; keep it off the async workers.
+        let databases = self.databases;
+        let _ = tokio::task::spawn_blocking(move || drop(databases)).await;
     }
 }
 
@@ -334,7 +290,7 @@ pub async fn start_users(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = users::Settings {
-        service: service_settings(&databases.users, port),
+        service: service_settings(&databases.users.url, port),
         token_ttl: options.token_ttl,
     };
     let pool = {
@@ -359,7 +315,7 @@ pub async fn start_beers(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = beers::Settings {
-        service: service_settings(&databases.beers, port),
+        service: service_settings(&databases.beers.url, port),
         upstream: upstream(options, users_url, ""),
     };
     let pool = {
@@ -377,7 +333,7 @@ pub async fn start_orders(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = orders::Settings {
-        service: service_settings(&databases.orders, port),
+        service: service_settings(&databases.orders.url, port),
         upstream: upstream(options, users_url, beers_url),
     };
     let pool = {

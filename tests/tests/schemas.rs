@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use shared::db::{AnyConnection, DatabaseUrl, PoolSettings};
-use trio_tests::{Databases, POSTGRES_URL_VARIABLE};
+use shared::scratch::{ScratchDatabase, POSTGRES_VARIABLE as POSTGRES_URL_VARIABLE};
 
 /// One fact about a schema, in words both backends can be reduced to.
 type Fact = String;
@@ -26,7 +26,7 @@ struct SqliteColumn {
     #[diesel(sql_type = Text)]
     kind: String,
     #[diesel(sql_type = BigInt)]
-    notnull: i64,
+    not_null: i64,
 }
 
 #[derive(QueryableByName)]
@@ -110,12 +110,12 @@ fn sqlite_facts(conn: &mut AnyConnection) -> BTreeSet<Fact> {
     for Name { name: table } in tables {
         facts.insert(format!("table {table}"));
         let columns: Vec<SqliteColumn> = diesel::sql_query(format!(
-            "SELECT name, type AS kind, \"notnull\" AS notnull FROM pragma_table_info('{table}')"
+            "SELECT name, type AS kind, \"notnull\" AS not_null FROM pragma_table_info('{table}')"
         ))
         .load(conn)
         .unwrap();
         for c in columns {
-            let null = if c.notnull == 1 { "not null" } else { "null" };
+            let null = if c.not_null == 1 { "not null" } else { "null" };
             facts.insert(format!(
                 "column {table}.{} {} {null}",
                 c.name,
@@ -250,15 +250,13 @@ fn migrated(
 fn compare(service: &str, connect: fn(&DatabaseUrl) -> shared::db::Pool) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = DatabaseUrl::Sqlite(dir.path().join(format!("{service}.db")));
-    let postgres = Databases::fresh(&dir).unwrap();
-    let postgres_url = match service {
-        "users" => postgres.users.clone(),
-        "beers" => postgres.beers.clone(),
-        _ => postgres.orders.clone(),
-    };
+    let postgres = ScratchDatabase::create(service, dir.path()).unwrap();
+    assert!(
+        !postgres.url.is_sqlite(),
+        "{POSTGRES_URL_VARIABLE} makes PostgreSQL databases"
+    );
     let sqlite = sqlite_facts(&mut migrated(&sqlite_url, connect));
-    let pg = postgres_facts(&mut migrated(&postgres_url, connect));
-    postgres.drop_all().unwrap();
+    let pg = postgres_facts(&mut migrated(&postgres.url, connect));
     assert!(
         sqlite.iter().any(|f| f.starts_with("table")),
         "{service}: no tables found"

@@ -1,50 +1,38 @@
-//! The store against a real database: a temporary SQLite file, and PostgreSQL when
-//! `ORDERS_TEST_POSTGRES_URL` names one (those tests are ignored otherwise).
+//! The store against a real database: a temporary SQLite file, or a fresh PostgreSQL
+//! database when `TRIO_TEST_POSTGRES_URL` names a server (`tasks test` runs both).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use rust_decimal::Decimal;
-use shared::db::{DatabaseUrl, Pool, PoolSettings};
+use shared::db::{Pool, PoolSettings};
 
 use super::*;
 
 /// A database for one test, dropped with it.
 struct TestDb {
     pool: Pool,
-    _dir: Option<tempfile::TempDir>,
+    _database: shared::scratch::ScratchDatabase,
+    _dir: tempfile::TempDir,
 }
 
-fn sqlite() -> TestDb {
+fn database() -> TestDb {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = DatabaseUrl::Sqlite(dir.path().join("orders.db"));
+    let database =
+        shared::scratch::ScratchDatabase::create("orders", dir.path()).expect("a fresh database");
     let pool = shared::db::connect(
-        &url,
+        &database.url,
         &PoolSettings::default(),
         SQLITE_MIGRATIONS,
         POSTGRES_MIGRATIONS,
     )
-    .expect("the SQLite database opens");
+    .expect("the database opens");
     TestDb {
         pool,
-        _dir: Some(dir),
+        _database: database,
+        _dir: dir,
     }
-}
-
-fn postgres() -> TestDb {
-    // Tests share the database; two of them migrating a fresh one at once would collide.
-    static MIGRATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _migrating = MIGRATING.lock().unwrap_or_else(|e| e.into_inner());
-    let url = std::env::var("ORDERS_TEST_POSTGRES_URL").expect("ORDERS_TEST_POSTGRES_URL");
-    let pool = shared::db::connect(
-        &DatabaseUrl::parse(&url),
-        &PoolSettings::default(),
-        SQLITE_MIGRATIONS,
-        POSTGRES_MIGRATIONS,
-    )
-    .expect("the PostgreSQL database opens");
-    TestDb { pool, _dir: None }
 }
 
 /// An owner no other test uses, so tests can share one PostgreSQL database.
@@ -278,29 +266,20 @@ fn orders_are_listed_newest_first_and_only_to_their_owner(db: TestDb) {
     assert!(existing_open_order(&mut conn, stranger).unwrap().is_none());
 }
 
-macro_rules! on_both_backends {
+macro_rules! on_a_fresh_database {
     ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
+        mod on_a_fresh_database {
             $(
                 #[test]
                 fn $name() {
-                    super::$name(super::sqlite());
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[test]
-                #[ignore = "needs ORDERS_TEST_POSTGRES_URL"]
-                fn $name() {
-                    super::$name(super::postgres());
+                    super::$name(super::database());
                 }
             )*
         }
     };
 }
 
-on_both_backends!(
+on_a_fresh_database!(
     adding_the_same_beer_again_adds_to_its_quantity,
     a_line_never_passes_10000,
     each_owner_has_one_open_order,

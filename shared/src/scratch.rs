@@ -1,0 +1,54 @@
+//! Scratch databases: fresh and empty, removed when dropped — for tests and benchmarks.
+
+use std::path::Path;
+
+use diesel::{Connection, RunQueryDsl};
+
+use crate::db::{DatabaseUrl, DbError};
+
+/// Names a PostgreSQL admin URL (`postgres://user@host:port/postgres`). When it is set,
+/// scratch databases are made on that server instead of as SQLite files.
+pub const POSTGRES_VARIABLE: &str = "TRIO_TEST_POSTGRES_URL";
+
+/// A fresh database: a SQLite file in a folder the caller owns, or a new PostgreSQL database
+/// that is dropped (with any connections still open to it) when this value is.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    pub url: DatabaseUrl,
+    /// The admin URL and the database's name, on PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl ScratchDatabase {
+    /// A new database for `purpose` (a short identifier such as `users`).
+    pub fn create(purpose: &str, sqlite_folder: &Path) -> Result<Self, DbError> {
+        let Some(admin_url) = crate::config::var(POSTGRES_VARIABLE) else {
+            return Ok(ScratchDatabase {
+                url: DatabaseUrl::Sqlite(sqlite_folder.join(format!("{purpose}.db"))),
+                postgres: None,
+            });
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("scratch_{purpose}_{}", &id[..12]);
+        let mut admin = diesel::PgConnection::establish(&admin_url)?;
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(&*admin_url, |(base, _)| base);
+        Ok(ScratchDatabase {
+            url: DatabaseUrl::Postgres(format!("{base}/{name}")),
+            postgres: Some((admin_url, name)),
+        })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.postgres {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                let _ = diesel::sql_query(drop).execute(&mut admin);
+            }
+        }
+    }
+}
