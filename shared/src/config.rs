@@ -45,7 +45,8 @@ pub struct ServiceSettings {
 
 impl ServiceSettings {
     /// Reads `<SERVICE>_ADDRESS`, `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`,
-    /// `<SERVICE>_DB_POOL_SIZE` and `<SERVICE>_DB_TIMEOUT_MS`.
+    /// `<SERVICE>_DB_POOL_SIZE`, `<SERVICE>_DB_TIMEOUT_MS` and
+    /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit).
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
         let prefix = service.to_uppercase();
         let defaults = PoolSettings::default();
@@ -59,6 +60,13 @@ impl ServiceSettings {
             &format!("{prefix}_DB_TIMEOUT_MS"),
             defaults.connection_timeout.as_millis() as u64,
         )?;
+        let default_statement_ms = defaults
+            .statement_timeout
+            .map_or(0, |limit| limit.as_millis() as u64);
+        let statement_ms: u64 = parse_var(
+            &format!("{prefix}_DB_STATEMENT_TIMEOUT_MS"),
+            default_statement_ms,
+        )?;
         Ok(ServiceSettings {
             address: parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?,
             port: parse_var(&format!("{prefix}_PORT"), default_port)?,
@@ -69,6 +77,7 @@ impl ServiceSettings {
             pool: PoolSettings {
                 max_size: pool_size,
                 connection_timeout: Duration::from_millis(timeout_ms.max(1)),
+                statement_timeout: (statement_ms > 0).then(|| Duration::from_millis(statement_ms)),
             },
         })
     }

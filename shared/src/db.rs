@@ -61,7 +61,7 @@ pub enum DbError {
     #[error("no database connection: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("could not connect: {0}")]
-    Connect(#[from] diesel::ConnectionError),
+    Connect(String),
     #[error("query failed: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("migrations failed: {0}")]
@@ -92,11 +92,15 @@ impl DbError {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    statement_timeout: Option<Duration>,
 }
 
 impl Manager {
-    pub fn new(url: DatabaseUrl) -> Self {
-        Manager { url }
+    pub fn new(url: DatabaseUrl, statement_timeout: Option<Duration>) -> Self {
+        Manager {
+            url,
+            statement_timeout,
+        }
     }
 }
 
@@ -113,9 +117,15 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         use diesel::r2d2::Error;
         match &self.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(AnyConnection::Postgresql)
-                .map_err(Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn =
+                    diesel::PgConnection::establish(url).map_err(Error::ConnectionError)?;
+                if let Some(limit) = self.statement_timeout {
+                    conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                        .map_err(Error::QueryError)?;
+                }
+                Ok(AnyConnection::Postgresql(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn =
@@ -140,8 +150,13 @@ impl ManageConnection for Manager {
 /// Pool settings; see each service's configuration for the environment names.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
+    /// Connections in the pool.
     pub max_size: u32,
+    /// How long a request waits for a free connection (and a new one to open).
     pub connection_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` for every statement; `None` for no limit. SQLite has
+    /// no equivalent: its busy timeout bounds the wait for the write lock instead.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -149,6 +164,7 @@ impl Default for PoolSettings {
         PoolSettings {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -163,19 +179,28 @@ pub fn connect(
     if let DatabaseUrl::Sqlite(path) = url {
         create_parent_folder(path)?;
     }
-    let pool = r2d2::Pool::builder()
+    let manager = Manager::new(url.clone(), settings.statement_timeout);
+    // One direct connection first: a wrong URL fails at once with the server's own words,
+    // not after the pool's timeout.
+    let mut first = manager
+        .connect()
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    run_migrations(&mut first, sqlite_migrations, postgres_migrations)?;
+    drop(first);
+    Ok(r2d2::Pool::builder()
         .max_size(settings.max_size)
+        .min_idle(Some(1))
         .connection_timeout(settings.connection_timeout)
-        .build(Manager::new(url.clone()))?;
-    let mut conn = pool.get()?;
-    run_migrations(&mut conn, sqlite_migrations, postgres_migrations)?;
-    Ok(pool)
+        // Failures reach the caller (and its log) through `pool.get()`; r2d2's own handler
+        // would log each retry again.
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build_unchecked(manager))
 }
 
 fn create_parent_folder(path: &Path) -> Result<(), DbError> {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|e| DbError::Migration(format!("cannot create {}: {e}", parent.display()))),
+            .map_err(|e| DbError::Connect(format!("cannot create {}: {e}", parent.display()))),
         _ => Ok(()),
     }
 }

@@ -30,7 +30,8 @@ impl ScratchDatabase {
         };
         let id = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("scratch_{purpose}_{}", &id[..12]);
-        let mut admin = diesel::PgConnection::establish(&admin_url)?;
+        let mut admin = diesel::PgConnection::establish(&admin_url)
+            .map_err(|e| DbError::Connect(e.to_string()))?;
         diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
         let base = admin_url
             .rsplit_once('/')
