@@ -43,6 +43,7 @@ impl Service {
 pub struct Options {
     pub token_ttl: Duration,
     pub upstream_timeout: Duration,
+    pub login_throttle: users::domain::LoginThrottle,
 }
 
 impl Default for Options {
@@ -50,6 +51,7 @@ impl Default for Options {
         Options {
             token_ttl: Duration::from_secs(86_400),
             upstream_timeout: Duration::from_secs(2),
+            login_throttle: users::domain::LoginThrottle::default(),
         }
     }
 }
@@ -292,6 +294,7 @@ pub async fn start_users(
     let settings = users::Settings {
         service: service_settings(&databases.users.url, port),
         token_ttl: options.token_ttl,
+        login_throttle: options.login_throttle,
     };
     let pool = {
         let settings = settings.clone();

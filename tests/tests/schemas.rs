@@ -294,6 +294,7 @@ fn users_migrations_are_the_same_on_both_backends() {
             users::connect(&users::Settings {
                 service: settings(url),
                 token_ttl: std::time::Duration::from_secs(1),
+                login_throttle: Default::default(),
             })
             .unwrap()
         });

@@ -36,6 +36,7 @@ fn pooled_connections_carry_the_documented_settings() {
             pool: settings,
         },
         token_ttl: Duration::from_secs(60),
+        login_throttle: Default::default(),
     })
     .unwrap();
     let mut conn = pool.get().unwrap();

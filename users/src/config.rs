@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use shared::config::{parse_var, ConfigError, ServiceSettings};
 
+use crate::domain::LoginThrottle;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub service: ServiceSettings,
     /// How long a token lives after login (`USERS_TOKEN_TTL`, seconds, default 86400).
     pub token_ttl: Duration,
+    /// Failed-login limits: `USERS_LOGIN_WINDOW_SECS` (900), `USERS_LOGIN_MAX_FAILURES` (5 per
+    /// username), `USERS_LOGIN_MAX_FAILURES_PER_CLIENT` (20 per client address).
+    pub login_throttle: LoginThrottle,
 }
 
 impl Settings {
@@ -19,9 +24,16 @@ impl Settings {
                 "USERS_TOKEN_TTL must be at least 1 second".into(),
             ));
         }
+        let defaults = LoginThrottle::default();
+        let window: u64 = parse_var("USERS_LOGIN_WINDOW_SECS", defaults.window.as_secs())?;
         Ok(Settings {
             service: ServiceSettings::from_env("users", 5001)?,
             token_ttl: Duration::from_secs(ttl),
+            login_throttle: LoginThrottle {
+                window: Duration::from_secs(window),
+                per_username: parse_var("USERS_LOGIN_MAX_FAILURES", defaults.per_username)?,
+                per_client: parse_var("USERS_LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
+            },
         })
     }
 }

@@ -40,6 +40,7 @@ pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError>
         .manage(TokenPolicy {
             ttl: settings.token_ttl,
         })
+        .manage(settings.login_throttle)
         .mount("/", routes::routes());
     Ok(shared::ops::stage(
         rocket,

@@ -2,8 +2,10 @@
 
 mod password;
 mod person;
+mod throttle;
 mod token;
 
 pub use password::{Password, PasswordHasher};
 pub use person::{Email, PersonName, Username};
+pub use throttle::{retry_after_secs, LoginThrottle};
 pub use token::{Token, TokenHash};

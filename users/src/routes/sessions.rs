@@ -12,9 +12,9 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
-use crate::domain::{PasswordHasher, Token, TokenHash};
+use crate::domain::{retry_after_secs, LoginThrottle, PasswordHasher, Token, TokenHash};
 use crate::error::Error;
-use crate::store;
+use crate::store::{self, FailuresOf};
 use crate::TokenPolicy;
 
 /// The fields of a login (form or JSON).
@@ -42,6 +42,7 @@ pub struct TokenBody {
 }
 
 const BAD_CREDENTIALS: &str = "Invalid username and / or password";
+const TOO_MANY_FAILURES: &str = "Too many failed logins; try again later";
 const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
 
 /// Checks the password and hands out a new token; every login gets its own.
@@ -52,13 +53,17 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
     responses(
         (status = 200, description = "A new token", body = TokenBody),
         (status = 400, description = "A field is missing", body = ErrorBody),
-        (status = 404, description = "Unknown user or wrong password (the same answer)", body = ErrorBody)))]
+        (status = 404, description = "Unknown user or wrong password (the same answer)", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this username or from this client; see Retry-After",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a login is allowed again")))))]
 #[rocket::post("/api/users/login", data = "<fields>")]
 pub async fn login(
+    client: ClientAddress,
     fields: Fields,
     pool: &State<Pool>,
     hasher: &State<PasswordHasher>,
     policy: &State<TokenPolicy>,
+    throttle: &State<LoginThrottle>,
 ) -> Result<Json<TokenBody>, Error> {
     let mut errors = fields.errors();
     let username = errors.required("username", fields.get("username"), |u| Ok(u.to_owned()));
@@ -70,7 +75,42 @@ pub async fn login(
         return Err(errors.into_error().into());
     }
 
-    let account = run(pool, move |conn| store::user_by_username(conn, &username)).await?;
+    let throttle = *throttle.inner();
+    let (name, address) = (username.clone(), client.0.clone());
+    // The counts live in the database, so every replica of users enforces the same limits.
+    let (account, wait) = run(pool, move |conn| -> Result<_, Error> {
+        let now = shared::time::now();
+        let since = throttle.window_start(now);
+        let by_name = store::recent_failures(
+            conn,
+            FailuresOf::Username(&name),
+            since,
+            throttle.per_username,
+        )?;
+        let by_client = store::recent_failures(
+            conn,
+            FailuresOf::Client(&address),
+            since,
+            throttle.per_client,
+        )?;
+        let wait = [
+            throttle.wait(&by_name, throttle.per_username, now),
+            throttle.wait(&by_client, throttle.per_client, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        match wait {
+            Some(wait) => Ok((None, Some(wait))),
+            None => Ok((store::user_by_username(conn, &name)?, None)),
+        }
+    })
+    .await?;
+    if let Some(wait) = wait {
+        return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
+            .with_header("Retry-After", retry_after_secs(wait).to_string())
+            .into());
+    }
     let hasher = hasher.inner().clone();
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
     // An unknown username is verified against a dummy hash: same work, same answer.
@@ -79,6 +119,11 @@ pub async fn login(
     })
     .await?;
     let Some(account) = account.filter(|_| verified) else {
+        run(pool, move |conn| {
+            let forget_before = throttle.window_start(shared::time::now());
+            store::record_failure(conn, &username, &client.0, forget_before)
+        })
+        .await?;
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
 
@@ -86,6 +131,7 @@ pub async fn login(
     let hash = token.hash();
     let expires = shared::time::now() + policy.ttl;
     run(pool, move |conn| {
+        store::clear_failures(conn, &account.username)?;
         store::insert_token(conn, account.id, &hash, expires)
     })
     .await?;
@@ -106,6 +152,23 @@ fn presented_token(fields: &Fields, header: &AuthorizationToken) -> Result<Token
         None => Err(ApiError::bad_request("The request has invalid fields")
             .with_field("token", "is required")
             .into()),
+    }
+}
+
+/// The client's address as the connection shows it. Forwarded-for headers are not trusted
+/// (anyone could send one); behind a proxy this is the proxy's address.
+pub struct ClientAddress(String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddress {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let address = req
+            .remote()
+            .map(|socket| socket.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Outcome::Success(ClientAddress(address))
     }
 }
 

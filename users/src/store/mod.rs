@@ -9,7 +9,7 @@ use shared::db::{AnyConnection, DbError};
 use shared::dto::User;
 
 use crate::domain::{Email, PersonName, TokenHash, Username};
-use schema::{tokens, users};
+use schema::{login_failures, tokens, users};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -167,4 +167,57 @@ pub fn delete_token(conn: &mut AnyConnection, hash: &TokenHash) -> Result<bool, 
     let live = user_by_token(conn, hash)?.is_some();
     diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
     Ok(live)
+}
+
+/// Which failed logins to count: those for one username or those from one client address.
+#[derive(Debug, Clone, Copy)]
+pub enum FailuresOf<'a> {
+    Username(&'a str),
+    Client(&'a str),
+}
+
+/// The times of the newest `limit` failed logins since `since`, newest first.
+pub fn recent_failures(
+    conn: &mut AnyConnection,
+    of: FailuresOf<'_>,
+    since: NaiveDateTime,
+    limit: u32,
+) -> Result<Vec<NaiveDateTime>, DbError> {
+    let query = login_failures::table
+        .select(login_failures::time_failed)
+        .filter(login_failures::time_failed.gt(since))
+        .order(login_failures::time_failed.desc())
+        .limit(i64::from(limit))
+        .into_boxed();
+    let query = match of {
+        FailuresOf::Username(name) => query.filter(login_failures::username.eq(name.to_owned())),
+        FailuresOf::Client(client) => query.filter(login_failures::client.eq(client.to_owned())),
+    };
+    Ok(query.load(conn)?)
+}
+
+/// Records a failed login, and forgets failures that no window counts any more.
+pub fn record_failure(
+    conn: &mut AnyConnection,
+    username: &str,
+    client: &str,
+    forget_before: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::delete(login_failures::table.filter(login_failures::time_failed.le(forget_before)))
+        .execute(conn)?;
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::username.eq(username),
+            login_failures::client.eq(client),
+            login_failures::time_failed.eq(shared::time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A successful login clears the username's failures (not the client's).
+pub fn clear_failures(conn: &mut AnyConnection, username: &str) -> Result<(), DbError> {
+    diesel::delete(login_failures::table.filter(login_failures::username.eq(username)))
+        .execute(conn)?;
+    Ok(())
 }

@@ -25,4 +25,13 @@ diesel::table! {
 }
 
 diesel::joinable!(tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tokens);
+diesel::allow_tables_to_appear_in_same_query!(users, tokens, login_failures);
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        username -> Text,
+        client -> Text,
+        time_failed -> Timestamp,
+    }
+}

@@ -1,0 +1,111 @@
+//! Failed logins are throttled per username and per client address, with `Retry-After`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use trio_tests::{call, unique, Options, Trio};
+use users::domain::LoginThrottle;
+
+async fn login(trio: &Trio, username: &str, password: &str) -> reqwest::Response {
+    trio.users(Method::POST, "/api/users/login")
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_failures_lock_a_username_even_for_the_right_password() {
+    let trio = Trio::start().await;
+    let victim = trio.customer().await;
+    for _ in 0..5 {
+        assert_eq!(
+            login(&trio, &victim.username, "Wrong1234").await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    let locked = login(&trio, &victim.username, "Secret123").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((890..=900).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = locked.json().await.unwrap();
+    assert!(body["message"].is_string());
+
+    let other = trio.customer().await;
+    assert_eq!(
+        login(&trio, &other.username, "Secret123").await.status(),
+        StatusCode::OK,
+        "others are not locked"
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_lifts_when_the_window_passes_and_success_resets_the_count() {
+    let trio = Trio::start_with(Options {
+        login_throttle: LoginThrottle {
+            window: Duration::from_secs(2),
+            ..LoginThrottle::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let account = trio.customer().await;
+    for _ in 0..4 {
+        login(&trio, &account.username, "Wrong1234").await;
+    }
+    assert_eq!(
+        login(&trio, &account.username, "Secret123").await.status(),
+        StatusCode::OK
+    );
+    for _ in 0..4 {
+        login(&trio, &account.username, "Wrong1234").await;
+    }
+    assert_eq!(
+        login(&trio, &account.username, "Secret123").await.status(),
+        StatusCode::OK,
+        "the success before cleared the earlier failures"
+    );
+    for _ in 0..5 {
+        login(&trio, &account.username, "Wrong1234").await;
+    }
+    assert_eq!(
+        login(&trio, &account.username, "Secret123").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        login(&trio, &account.username, "Secret123").await.status(),
+        StatusCode::OK
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_guessing_many_usernames_is_throttled() {
+    let trio = Trio::start().await;
+    for _ in 0..20 {
+        let (status, _) = call(trio.users(Method::POST, "/api/users/login").form(&[
+            ("username", unique("guess").as_str()),
+            ("password", "Wrong1234"),
+        ]))
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = call(
+        trio.users(Method::POST, "/api/users/login")
+            .form(&[("username", "anyone_else"), ("password", "Wrong1234")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        body,
+        json!({"message": "Too many failed logins; try again later"})
+    );
+    trio.stop().await;
+}
