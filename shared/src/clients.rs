@@ -1,7 +1,10 @@
 //! Typed HTTP clients for the neighbours: users (token check) and beers (a beer by SKU).
 //! One `reqwest::Client` per process, shared by both, so connections are pooled and reused.
 
+use std::sync::LazyLock;
+
 use reqwest::StatusCode;
+use rocket_prometheus::prometheus::{IntCounterVec, Opts};
 
 use crate::config::UpstreamSettings;
 use crate::dto::{Beer, User};
@@ -21,6 +24,23 @@ impl From<Unavailable> for ApiError {
         tracing::warn!(service = error.service, cause = %error.cause, "neighbour unavailable");
         ApiError::unavailable(error.service)
     }
+}
+
+/// Calls to neighbours by `target` (users, beers) and `outcome` (ok, 4xx, 5xx, timeout,
+/// refused, error). Every service's `/metrics` includes it.
+pub static UPSTREAM_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "brewery_upstream_calls_total",
+            "Calls to neighbouring services",
+        ),
+        &["target", "outcome"],
+    )
+    .unwrap_or_else(|e| unreachable!("constant metric options are valid: {e}"))
+});
+
+fn count(target: &str, outcome: &str) {
+    UPSTREAM_CALLS.with_label_values(&[target, outcome]).inc();
 }
 
 /// The process-wide HTTP client, with the upstream timeout applied to every call.
@@ -104,11 +124,30 @@ async fn fetch<T: serde::de::DeserializeOwned>(
     absent: &[StatusCode],
 ) -> Result<Option<T>, Unavailable> {
     let unavailable = |cause: String| Unavailable { service, cause };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| unavailable(describe(&e)))?;
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => {
+            let outcome = if error.is_timeout() {
+                "timeout"
+            } else if error.is_connect() {
+                "refused"
+            } else {
+                "error"
+            };
+            count(service, outcome);
+            return Err(unavailable(describe(&error)));
+        }
+    };
     let status = response.status();
+    count(
+        service,
+        match status.as_u16() {
+            200..=299 => "ok",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "error",
+        },
+    );
     if absent.contains(&status) {
         return Ok(None);
     }

@@ -4,6 +4,7 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{Build, Rocket, State};
+use rocket_prometheus::PrometheusMetrics;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
@@ -65,11 +66,23 @@ impl Modify for TokenAuth {
 }
 
 /// Everything a service has beside its own API: request conventions, JSON catchers,
-/// operational routes, `/openapi.json` and the offline docs page at `/docs`.
+/// operational routes, `/metrics`, `/openapi.json` and the offline docs page at `/docs`.
 pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) -> Rocket<Build> {
     api.merge(OperationsApi::openapi());
+    // Requests by route template, method and status, with latency histograms
+    // (rocket_http_requests_total, rocket_http_requests_duration_seconds), plus calls to
+    // neighbours. One registry per instance, so several services in one process stay apart.
+    let metrics = PrometheusMetrics::new();
+    if let Err(error) = metrics
+        .registry()
+        .register(Box::new(crate::clients::UPSTREAM_CALLS.clone()))
+    {
+        tracing::error!(%error, "cannot export the upstream call counter");
+    }
     rocket
         .attach(crate::request::Conventions { service })
+        .attach(metrics.clone())
+        .mount("/metrics", metrics)
         .mount("/", rocket::routes![health, ready, root])
         .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
         .register("/", crate::error::catchers())

@@ -157,6 +157,23 @@ async fn every_service_has_health_readiness_openapi_and_docs() {
         );
         let (status, _) = call(trio.http.get(format!("{base}/ready"))).await;
         assert_eq!(status, StatusCode::OK, "{service}");
+        let metrics = trio
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), StatusCode::OK, "{service}");
+        let text = metrics.text().await.unwrap();
+        assert!(
+            text.contains("rocket_http_requests_total{"),
+            "{service}: {text}"
+        );
+        assert!(text.contains("endpoint=\"/health\""), "{service}: by route");
+        assert!(
+            text.contains("rocket_http_requests_duration_seconds_bucket"),
+            "{service}"
+        );
         let (status, doc) = call(trio.http.get(format!("{base}/openapi.json"))).await;
         assert_eq!(status, StatusCode::OK, "{service}");
         assert!(
@@ -231,6 +248,17 @@ async fn a_dead_users_service_gives_a_prompt_503_and_recovery() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "orders recovers by itself");
+    let metrics = trio
+        .http
+        .get(format!("{}/metrics", trio.orders.url))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("brewery_upstream_calls_total{outcome=\"refused\",target=\"users\"}"),
+        "outgoing calls by target and outcome: {text}"
+    );
     trio.stop().await;
 }
 
