@@ -117,25 +117,73 @@ impl BeersClient {
 
 /// Sends a request and reads a 200 body as `T`; the statuses in `absent` mean "no such thing".
 /// Everything else (no answer, 5xx, an unexpected status, a body that does not parse) is
-/// the neighbour being unusable.
+/// the neighbour being unusable. Both calls are idempotent reads, so a refused connection or
+/// a 5xx is tried once more after a short, jittered pause (a neighbour restarting, a replica
+/// going away); a timeout is not, as it has used up the caller's patience already.
 async fn fetch<T: serde::de::DeserializeOwned>(
     service: &'static str,
     request: reqwest::RequestBuilder,
     absent: &[StatusCode],
 ) -> Result<Option<T>, Unavailable> {
-    let unavailable = |cause: String| Unavailable { service, cause };
+    const ATTEMPTS: u32 = 2;
+    let mut attempt = 1;
+    loop {
+        let this_try = request.try_clone().ok_or_else(|| Unavailable {
+            service,
+            cause: "the request cannot be repeated".into(),
+        })?;
+        match fetch_once(service, this_try, absent).await {
+            Err(Failure::Transient(cause)) if attempt < ATTEMPTS => {
+                tracing::debug!(service, %cause, attempt, "retrying a call to a neighbour");
+                rocket::tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(Failure::Transient(cause) | Failure::Final(cause)) => {
+                return Err(Unavailable { service, cause })
+            }
+            Ok(found) => return Ok(found),
+        }
+    }
+}
+
+enum Failure {
+    /// Worth one more try: refused, reset, or a 5xx.
+    Transient(String),
+    Final(String),
+}
+
+/// 25–50 ms, doubling per attempt; the jitter keeps many callers from retrying in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.subsec_nanos())
+            % 25,
+    );
+    std::time::Duration::from_millis((25 + jitter) << (attempt - 1).min(4))
+}
+
+async fn fetch_once<T: serde::de::DeserializeOwned>(
+    service: &'static str,
+    request: reqwest::RequestBuilder,
+    absent: &[StatusCode],
+) -> Result<Option<T>, Failure> {
     let response = match request.send().await {
         Ok(response) => response,
+        Err(error) if error.is_timeout() => {
+            count(service, "timeout");
+            return Err(Failure::Final(describe(&error)));
+        }
         Err(error) => {
-            let outcome = if error.is_timeout() {
-                "timeout"
-            } else if error.is_connect() {
-                "refused"
-            } else {
-                "error"
-            };
-            count(service, outcome);
-            return Err(unavailable(describe(&error)));
+            count(
+                service,
+                if error.is_connect() {
+                    "refused"
+                } else {
+                    "error"
+                },
+            );
+            return Err(Failure::Transient(describe(&error)));
         }
     };
     let status = response.status();
@@ -151,14 +199,17 @@ async fn fetch<T: serde::de::DeserializeOwned>(
     if absent.contains(&status) {
         return Ok(None);
     }
+    if status.is_server_error() {
+        return Err(Failure::Transient(format!("answered {status}")));
+    }
     if status != StatusCode::OK {
-        return Err(unavailable(format!("answered {status}")));
+        return Err(Failure::Final(format!("answered {status}")));
     }
     response
         .json::<T>()
         .await
         .map(Some)
-        .map_err(|e| unavailable(format!("unreadable answer: {}", describe(&e))))
+        .map_err(|e| Failure::Final(format!("unreadable answer: {}", describe(&e))))
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -176,4 +227,18 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_is_short_jittered_and_grows() {
+        for attempt in 1..4 {
+            let wait = backoff(attempt).as_millis();
+            let base = 25u128 << (attempt - 1);
+            assert!((base..base * 2).contains(&wait), "{attempt}: {wait}");
+        }
+    }
 }

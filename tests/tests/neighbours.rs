@@ -1,0 +1,99 @@
+//! Neighbours that do not answer: the caller gives up after `UPSTREAM_TIMEOUT_MS` with a 503,
+//! and a neighbour that comes back is used again without a restart.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use trio_tests::{call, start_orders, Options, Trio};
+
+/// An address that accepts connections and then never says a word, as a hung process would.
+async fn silent_address() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_service_that_hangs_gives_a_503_after_the_timeout() {
+    let options = Options {
+        upstream_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let trio = Trio::start_with(options.clone()).await;
+    let customer = trio.customer().await;
+    let (silent, listener) = silent_address().await;
+    let mut orders = start_orders(&trio.databases, &options, &silent, &trio.beers.url, 0)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let (status, body) = call(
+        trio.http
+            .get(format!("{}/api/orders/current", orders.url))
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "users service unavailable"})
+        )
+    );
+    assert!(
+        waited >= Duration::from_millis(500),
+        "it waited for the timeout: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "never a hang: {waited:?}");
+
+    orders.stop().await;
+    listener.abort();
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beers_service_that_hangs_gives_a_503_and_the_order_is_untouched() {
+    let options = Options {
+        upstream_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let trio = Trio::start_with(options.clone()).await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    let (silent, listener) = silent_address().await;
+    let mut orders = start_orders(&trio.databases, &options, &trio.users.url, &silent, 0)
+        .await
+        .unwrap();
+    let (status, body) = call(
+        trio.http
+            .put(format!("{}/api/orders/current", orders.url))
+            .header("Authorization", &customer.token)
+            .form(&[("sku", "123456"), ("quantity", "1")]),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "beers service unavailable"})
+        )
+    );
+    let (status, order) = call(
+        trio.orders(Method::GET, "/api/orders/current")
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(order["beers"], json!([]), "nothing was added");
+    orders.stop().await;
+    listener.abort();
+    trio.stop().await;
+}
