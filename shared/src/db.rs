@@ -41,6 +41,14 @@ impl DatabaseUrl {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, DatabaseUrl::Sqlite(_))
     }
+
+    /// The URL as a `*_DATABASE_URL` value, password included (`Display` hides it).
+    pub fn to_setting(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
 }
 
 impl std::fmt::Display for DatabaseUrl {

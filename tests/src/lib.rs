@@ -13,6 +13,8 @@ use shared::db::{DatabaseUrl, Pool, PoolSettings};
 use shared::scratch::ScratchDatabase;
 use tempfile::TempDir;
 
+pub mod process;
+
 pub use reqwest;
 pub use serde_json;
 
@@ -375,4 +377,20 @@ pub async fn status_and_json(response: Response) -> (StatusCode, Value) {
 /// Sends and returns status and JSON body.
 pub async fn call(request: RequestBuilder) -> (StatusCode, Value) {
     status_and_json(request.send().await.expect("the service answers")).await
+}
+
+/// An address that accepts connections and then never says a word, as a hung process would.
+/// Stop it by aborting the task.
+pub async fn silent_address() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
 }

@@ -5,20 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, start_orders, Options, Trio};
-
-/// An address that accepts connections and then never says a word, as a hung process would.
-async fn silent_address() -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    (url, task)
-}
+use trio_tests::{call, silent_address, start_orders, Options, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_service_that_hangs_gives_a_503_after_the_timeout() {

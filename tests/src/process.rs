@@ -1,0 +1,94 @@
+//! The services as real processes, for what only a process can show: signals, crashes.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// One service binary running as a child process.
+pub struct ServiceProcess {
+    pub url: String,
+    child: Option<Child>,
+}
+
+/// The workspace's build of `name`, building it first if this test run has not.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("a target folder")
+        .to_path_buf();
+    let path = profile_dir.join(name);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {name}");
+    path
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ServiceProcess {
+    /// Starts `name` with `env` (on top of a clean slate for the service's own variables) and
+    /// waits until it answers `/health`.
+    pub async fn start(name: &str, port: u16, env: &[(&str, String)]) -> ServiceProcess {
+        let prefix = name.to_uppercase();
+        let mut command = Command::new(binary(name));
+        command
+            .env(format!("{prefix}_PORT"), port.to_string())
+            .env(format!("{prefix}_ADDRESS"), "127.0.0.1")
+            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = command.spawn().expect("the service starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(format!("{url}/health")).send().await.is_ok() {
+                return ServiceProcess {
+                    url,
+                    child: Some(child),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{name} did not come up on {url}");
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        if let Some(child) = &self.child {
+            kill(Pid::from_raw(child.id() as i32), signal).expect("the signal is sent");
+        }
+    }
+
+    /// Waits for the process to end (blocking briefly on a worker thread).
+    pub async fn wait(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("a running process");
+        tokio::task::spawn_blocking(move || child.wait().expect("the process ends"))
+            .await
+            .expect("waiting runs")
+    }
+}
+
+/// A process a failed test leaves behind is killed, not left running.
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
