@@ -53,19 +53,18 @@ impl ServiceProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = command.spawn().expect("the service starts");
-        let url = format!("http://127.0.0.1:{port}");
+        let process = ServiceProcess {
+            url: format!("http://127.0.0.1:{port}"),
+            child: Some(command.spawn().expect("the service starts")),
+        };
         let http = reqwest::Client::new();
         for _ in 0..200 {
-            if http.get(format!("{url}/health")).send().await.is_ok() {
-                return ServiceProcess {
-                    url,
-                    child: Some(child),
-                };
+            if http.get(format!("{}/health", process.url)).send().await.is_ok() {
+                return process;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{name} did not come up on {url}");
+        panic!("{name} did not come up on {}", process.url);
     }
 
     pub fn signal(&self, signal: Signal) {
