@@ -41,9 +41,18 @@ pub fn free_port() -> u16 {
 }
 
 impl ServiceProcess {
-    /// Starts `name` with `env` (on top of a clean slate for the service's own variables) and
-    /// waits until it answers `/health`.
+    /// Starts `name` with `env` and waits until it answers `/health`; its output is dropped.
     pub async fn start(name: &str, port: u16, env: &[(&str, String)]) -> ServiceProcess {
+        Self::start_logging_to(name, port, env, None).await
+    }
+
+    /// Like `start`, writing the service's log (stderr) to `log`.
+    pub async fn start_logging_to(
+        name: &str,
+        port: u16,
+        env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+    ) -> ServiceProcess {
         let prefix = name.to_uppercase();
         let mut command = Command::new(binary(name));
         command
@@ -52,14 +61,22 @@ impl ServiceProcess {
             .envs(env.iter().map(|(k, v)| (*k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("a log file")),
+                None => Stdio::null(),
+            });
         let process = ServiceProcess {
             url: format!("http://127.0.0.1:{port}"),
             child: Some(command.spawn().expect("the service starts")),
         };
         let http = reqwest::Client::new();
         for _ in 0..200 {
-            if http.get(format!("{}/health", process.url)).send().await.is_ok() {
+            if http
+                .get(format!("{}/health", process.url))
+                .send()
+                .await
+                .is_ok()
+            {
                 return process;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

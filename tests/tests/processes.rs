@@ -121,3 +121,86 @@ async fn every_acknowledged_add_survives_a_sigkill() {
     drop(restarted);
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = trio_tests::Databases::fresh(&dir).unwrap();
+    let (users_log, orders_log) = (dir.path().join("users.log"), dir.path().join("orders.log"));
+    let users = ServiceProcess::start_logging_to(
+        "users",
+        free_port(),
+        &[("USERS_DATABASE_URL", databases.users.url.to_setting())],
+        Some(&users_log),
+    )
+    .await;
+    let orders = ServiceProcess::start_logging_to(
+        "orders",
+        free_port(),
+        &[
+            ("ORDERS_DATABASE_URL", databases.orders.url.to_setting()),
+            ("USERS_URL", users.url.clone()),
+            ("BEERS_URL", "http://127.0.0.1:9".into()),
+            ("LOG_FORMAT", "json".into()),
+        ],
+        Some(&orders_log),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let password = "Sup3rSecretPass";
+    let (status, _) = call(
+        http.post(format!("{}/api/users/register", users.url))
+            .form(&[
+                ("username", "tracer"),
+                ("mail", "tracer@example.com"),
+                ("first_name", "T"),
+                ("last_name", "R"),
+                ("password", password),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = call(
+        http.post(format!("{}/api/users/login", users.url))
+            .form(&[("username", "tracer"), ("password", password)]),
+    )
+    .await;
+    let token = body["token"].as_str().unwrap().to_owned();
+
+    let response = http
+        .get(format!("{}/api/orders/current", orders.url))
+        .header("Authorization", &token)
+        .header("X-Request-Id", "trace-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "trace-7f3a");
+
+    users.signal(Signal::SIGTERM);
+    orders.signal(Signal::SIGTERM);
+    let _ = (users.wait().await, orders.wait().await);
+    let users_text = std::fs::read_to_string(&users_log).unwrap();
+    let orders_text = std::fs::read_to_string(&orders_log).unwrap();
+    assert!(
+        users_text
+            .lines()
+            .any(|l| l.contains("trace-7f3a") && l.contains("/api/users/check_token")),
+        "users logged the id it was passed: {users_text}"
+    );
+    let traced: Vec<&str> = orders_text
+        .lines()
+        .filter(|l| l.contains("trace-7f3a"))
+        .collect();
+    assert!(!traced.is_empty(), "orders logged the id: {orders_text}");
+    for line in &traced {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).expect("LOG_FORMAT=json gives JSON lines");
+        assert!(parsed.is_object());
+    }
+    for (service, text) in [("users", &users_text), ("orders", &orders_text)] {
+        assert!(!text.contains(password), "{service} logged a password");
+        assert!(!text.contains(&token), "{service} logged a token");
+    }
+    drop(databases);
+}
