@@ -20,10 +20,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-# Same value in both cargo runs, so the cached dependencies stay valid for the real build.
-# Symbols are stripped: about half of each binary (panic messages still name the place).
-ENV CARGO_TERM_COLOR=never \
-    CARGO_PROFILE_RELEASE_STRIP=symbols
+# Rust's own default for release builds: debug info stripped, symbols kept (readable
+# backtraces). `--build-arg CARGO_PROFILE_RELEASE_STRIP=symbols` saves a further 13 MB over the
+# four binaries. An ARG is in the environment of both cargo runs below, so the cached
+# dependencies stay valid for the real build.
+ARG CARGO_PROFILE_RELEASE_STRIP=debuginfo
+ENV CARGO_TERM_COLOR=never
 
 # 1) Dependencies only: the manifests, the lock file and empty stand-ins for the workspace's
 #    crates. This layer is rebuilt only when a Cargo.toml or Cargo.lock changes. Every
@@ -96,7 +98,7 @@ probe() {
   port=${!port_var:-$default_port}
   host=${!address_var:-127.0.0.1}
   case $host in 0.0.0.0 | :: | "[::]") host=127.0.0.1 ;; esac
-  if ! exec 3<>"/dev/tcp/$host/$port"; then
+  if ! { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
     echo "$service: nothing listens on $host:$port"
     return 1
   fi
@@ -154,7 +156,7 @@ EXPOSE 5001 5002 5003
 # /ready, not /health: a container is useful only when its database answers, and compose
 # starts the neighbours on this (depends_on: condition: service_healthy). Kubernetes ignores
 # HEALTHCHECK and uses the probes in deploy/k8s.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --start-interval=2s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/healthcheck"]
 
 # The services stop gracefully on SIGTERM (Docker's default stop signal).

@@ -296,3 +296,22 @@ async fn a_dead_beers_service_gives_a_prompt_503() {
     );
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_path_with_the_wrong_method_is_a_json_405() {
+    let trio = Trio::start().await;
+    let response = trio
+        .users(Method::DELETE, "/api/users/login")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["message"].is_string());
+    let (status, _) = call(trio.beers(Method::PATCH, "/api/beers/123456")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _) = call(trio.beers(Method::GET, "/api/beers/123456/extra")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown path stays a 404");
+    trio.stop().await;
+}

@@ -204,3 +204,64 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
     }
     drop(databases);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_users_process_gives_503_and_orders_recovers_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = trio_tests::Databases::fresh(&dir).unwrap();
+    let port = free_port();
+    let env = [("USERS_DATABASE_URL", databases.users.url.to_setting())];
+    let users = ServiceProcess::start("users", port, &env).await;
+    let options = trio_tests::Options::default();
+    let mut beers = trio_tests::start_beers(&databases, &options, &users.url, 0)
+        .await
+        .unwrap();
+    let mut orders = trio_tests::start_orders(&databases, &options, &users.url, &beers.url, 0)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let (status, _) = call(
+        http.post(format!("{}/api/users/register", users.url))
+            .form(&[
+                ("username", "phoenix"),
+                ("mail", "phoenix@example.com"),
+                ("first_name", "P"),
+                ("last_name", "X"),
+                ("password", "Secret123"),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = call(
+        http.post(format!("{}/api/users/login", users.url))
+            .form(&[("username", "phoenix"), ("password", "Secret123")]),
+    )
+    .await;
+    let token = body["token"].as_str().unwrap().to_owned();
+    let current = || {
+        http.get(format!("{}/api/orders/current", orders.url))
+            .header("Authorization", &token)
+    };
+    assert_eq!(call(current()).await.0, StatusCode::OK);
+
+    users.signal(Signal::SIGKILL);
+    let _ = users.wait().await;
+    let (status, body) = call(current()).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "users service unavailable"})
+        )
+    );
+
+    let users = ServiceProcess::start("users", port, &env).await;
+    assert_eq!(
+        call(current()).await.0,
+        StatusCode::OK,
+        "no restart of orders needed"
+    );
+    drop(users);
+    orders.stop().await;
+    beers.stop().await;
+}
