@@ -7,6 +7,8 @@
 #   docker run IMAGE                        `tasks serve`: all three in one container on SQLite
 # BuildKit is required (heredoc and COPY --chmod below); it is the default since Docker 23.
 
+# `1` is the newest stable Rust 1.x (the project needs 1.95 or later); pin it for a
+# reproducible build with --build-arg RUST_VERSION=1.95.
 ARG RUST_VERSION=1
 ARG DEBIAN_RELEASE=bookworm
 
@@ -63,8 +65,9 @@ RUN set -eux; \
 # ---------------------------------------------------------------------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 
-# Only what the binaries load at run time: libsqlite3 and libpq (dynamically linked), and
-# the CA roots for libpq's sslmode=verify-full.
+# Only what the binaries load at run time: libsqlite3 and libpq (dynamically linked, with
+# their own dependencies: OpenSSL, Kerberos, LDAP), and the public CA roots for libpq's
+# sslmode=verify-full (sslrootcert=/etc/ssl/certs/ca-certificates.crt).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libsqlite3-0 libpq5 ca-certificates \

@@ -297,6 +297,7 @@ pub async fn start_users(
         service: service_settings(&databases.users.url, port),
         token_ttl: options.token_ttl,
         login_throttle: options.login_throttle,
+        hashing_concurrency: 4,
     };
     let pool = {
         let settings = settings.clone();

@@ -295,6 +295,7 @@ fn users_migrations_are_the_same_on_both_backends() {
                 service: settings(url),
                 token_ttl: std::time::Duration::from_secs(1),
                 login_throttle: Default::default(),
+                hashing_concurrency: 1,
             })
             .unwrap()
         });

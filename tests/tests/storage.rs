@@ -37,6 +37,7 @@ fn pooled_connections_carry_the_documented_settings() {
         },
         token_ttl: Duration::from_secs(60),
         login_throttle: Default::default(),
+        hashing_concurrency: 1,
     })
     .unwrap();
     let mut conn = pool.get().unwrap();

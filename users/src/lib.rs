@@ -36,7 +36,7 @@ pub fn connect(settings: &Settings) -> Result<Pool, DbError> {
 pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError> {
     let rocket = rocket::custom(settings.service.figment())
         .manage(pool)
-        .manage(domain::PasswordHasher::default())
+        .manage(routes::Hashing::new(settings.hashing_concurrency))
         .manage(TokenPolicy {
             ttl: settings.token_ttl,
         })

@@ -10,7 +10,8 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
-use crate::domain::{Email, Password, PasswordHasher, PersonName, Username};
+use super::Hashing;
+use crate::domain::{Email, Password, PersonName, Username};
 use crate::error::Error;
 use crate::store::{self, NewAccount, Taken};
 
@@ -45,7 +46,7 @@ const EMAIL_TAKEN: &str = "is already registered";
 pub async fn register(
     fields: Fields,
     pool: &State<Pool>,
-    hasher: &State<PasswordHasher>,
+    hashing: &State<Hashing>,
 ) -> Result<Json<User>, Error> {
     let mut errors = fields.errors();
     let username = errors.required("username", fields.get("username"), Username::parse);
@@ -85,10 +86,7 @@ pub async fn register(
         return Err(errors.into_error().into());
     }
 
-    let hasher = hasher.inner().clone();
-    let password_hash = rocket::tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
-        .await?
-        .map_err(Error::Hashing)?;
+    let password_hash = hashing.hash(password.expose().to_owned()).await?;
     let inserted = run(pool, move |conn| {
         store::insert_account(
             conn,

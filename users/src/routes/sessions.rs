@@ -12,7 +12,8 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
-use crate::domain::{retry_after_secs, LoginThrottle, PasswordHasher, Token, TokenHash};
+use super::Hashing;
+use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
 use crate::store::{self, FailuresOf};
 use crate::TokenPolicy;
@@ -61,7 +62,7 @@ pub async fn login(
     client: ClientAddress,
     fields: Fields,
     pool: &State<Pool>,
-    hasher: &State<PasswordHasher>,
+    hashing: &State<Hashing>,
     policy: &State<TokenPolicy>,
     throttle: &State<LoginThrottle>,
 ) -> Result<Json<TokenBody>, Error> {
@@ -111,13 +112,9 @@ pub async fn login(
             .with_header("Retry-After", retry_after_secs(wait).to_string())
             .into());
     }
-    let hasher = hasher.inner().clone();
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
     // An unknown username is verified against a dummy hash: same work, same answer.
-    let verified = rocket::tokio::task::spawn_blocking(move || {
-        hasher.verify(&password, stored_hash.as_deref())
-    })
-    .await?;
+    let verified = hashing.verify(password, stored_hash).await?;
     let Some(account) = account.filter(|_| verified) else {
         run(pool, move |conn| {
             let forget_before = throttle.window_start(shared::time::now());
