@@ -1,9 +1,12 @@
 //! Operational endpoints every service has: health, readiness, the OpenAPI document and docs.
 
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{Build, Rocket, State};
+use rocket::{Request, Response};
+use rocket_prometheus::prometheus::{IntGaugeVec, Opts};
 use rocket_prometheus::PrometheusMetrics;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -65,6 +68,29 @@ impl Modify for TokenAuth {
     }
 }
 
+/// Keeps the pool gauge current: after every response, which is also before every scrape.
+struct PoolGauge(IntGaugeVec);
+
+#[rocket::async_trait]
+impl Fairing for PoolGauge {
+    fn info(&self) -> Info {
+        Info {
+            name: "database pool gauge",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, _: &mut Response<'r>) {
+        if let Some(pool) = req.rocket().state::<Pool>() {
+            let state = pool.state();
+            let idle = i64::from(state.idle_connections);
+            let in_use = i64::from(state.connections) - idle;
+            self.0.with_label_values(&["idle"]).set(idle);
+            self.0.with_label_values(&["in_use"]).set(in_use);
+        }
+    }
+}
+
 /// Everything a service has beside its own API: request conventions, JSON catchers,
 /// operational routes, `/metrics`, `/openapi.json` and the offline docs page at `/docs`.
 pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) -> Rocket<Build> {
@@ -79,6 +105,26 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
     {
         tracing::error!(%error, "cannot export the upstream call counter");
     }
+    let pool_gauge = IntGaugeVec::new(
+        Opts::new(
+            "brewery_db_pool_connections",
+            "Database connections of this instance's pool, by state (in_use, idle)",
+        ),
+        &["state"],
+    );
+    let rocket = match pool_gauge {
+        Ok(gauge) => match metrics.registry().register(Box::new(gauge.clone())) {
+            Ok(()) => rocket.attach(PoolGauge(gauge)),
+            Err(error) => {
+                tracing::error!(%error, "cannot export the pool gauge");
+                rocket
+            }
+        },
+        Err(error) => {
+            tracing::error!(%error, "cannot make the pool gauge");
+            rocket
+        }
+    };
     rocket
         .attach(crate::request::Conventions { service })
         .attach(metrics.clone())

@@ -174,6 +174,10 @@ async fn every_service_has_health_readiness_openapi_and_docs() {
             text.contains("rocket_http_requests_duration_seconds_bucket"),
             "{service}"
         );
+        assert!(
+            text.contains("brewery_db_pool_connections{state=\"idle\"}"),
+            "{service}: {text}"
+        );
         let (status, doc) = call(trio.http.get(format!("{base}/openapi.json"))).await;
         assert_eq!(status, StatusCode::OK, "{service}");
         assert!(
