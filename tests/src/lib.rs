@@ -105,7 +105,7 @@ fn service_settings(database: &DatabaseUrl, port: u16) -> ServiceSettings {
 }
 
 /// Launches a built Rocket on its configured port and returns once it listens.
-async fn launch(rocket: Rocket<Build>, pool: Pool) -> Result<Service, BoxError> {
+pub async fn launch(rocket: Rocket<Build>, pool: Pool) -> Result<Service, BoxError> {
     let (port_tx, port_rx) = tokio::sync::oneshot::channel();
     let rocket = rocket.attach(AdHoc::on_liftoff("report port", move |rocket| {
         Box::pin(async move {
