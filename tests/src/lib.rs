@@ -395,3 +395,25 @@ pub async fn silent_address() -> (String, tokio::task::JoinHandle<()>) {
     });
     (url, task)
 }
+
+/// An address that answers every connection with the same raw bytes, as a broken or
+/// misconfigured peer would (a 5xx page, a body that is not what was asked for).
+/// Stop it by aborting the task.
+pub async fn broken_address(answer: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, task)
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, silent_address, start_orders, Options, Trio};
+use trio_tests::{broken_address, call, silent_address, start_orders, Options, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_service_that_hangs_gives_a_503_after_the_timeout() {
@@ -82,5 +82,72 @@ async fn a_beers_service_that_hangs_gives_a_503_and_the_order_is_untouched() {
     assert_eq!(order["beers"], json!([]), "nothing was added");
     orders.stop().await;
     listener.abort();
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neighbour_answering_5xx_or_garbage_gives_a_503_but_a_rejected_token_stays_401() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    let answers = [
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\n{\"id\": [}",
+        "this is not HTTP at all\r\n\r\n",
+    ];
+    for answer in answers {
+        let (broken, peer) = broken_address(answer).await;
+        let mut as_users =
+            start_orders(&trio.databases, &trio.options, &broken, &trio.beers.url, 0)
+                .await
+                .unwrap();
+        let (status, body) = call(
+            trio.http
+                .get(format!("{}/api/orders/current", as_users.url))
+                .header("Authorization", &customer.token),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"message": "users service unavailable"})
+            ),
+            "{answer:?}"
+        );
+        as_users.stop().await;
+
+        let mut as_beers =
+            start_orders(&trio.databases, &trio.options, &trio.users.url, &broken, 0)
+                .await
+                .unwrap();
+        let (status, body) = call(
+            trio.http
+                .put(format!("{}/api/orders/current", as_beers.url))
+                .header("Authorization", &customer.token)
+                .form(&[("sku", "123456"), ("quantity", "1")]),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"message": "beers service unavailable"})
+            ),
+            "{answer:?}"
+        );
+        as_beers.stop().await;
+        peer.abort();
+    }
+    let (status, _) = call(
+        trio.orders(Method::GET, "/api/orders/current")
+            .header("Authorization", "not-a-real-token"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a token users rejects is a 401, not a 503"
+    );
     trio.stop().await;
 }
