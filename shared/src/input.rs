@@ -64,6 +64,8 @@ impl Fields {
                 serde_json::Value::String(text) => {
                     fields.values.insert(key, text);
                 }
+                // With serde_json's `arbitrary_precision`, a number keeps the exact text it
+                // was sent as: `1.0000000000000001` must be refused, not rounded by an f64.
                 serde_json::Value::Number(n) => {
                     fields.values.insert(key, n.to_string());
                 }
@@ -80,16 +82,42 @@ impl Fields {
 
     /// Parses a body by its content type; without one, by its first character.
     pub fn parse(content_type: Option<&ContentType>, body: &str) -> Result<Self, ApiError> {
+        // No body is no fields, whatever the content type says (a DELETE often has none).
+        if body.trim().is_empty() {
+            return Ok(Fields::default());
+        }
         match content_type {
             Some(ct) if ct.is_json() || ct.sub().as_str().ends_with("+json") => {
                 Self::from_json(body)
             }
             Some(ct) if ct.is_form() => Ok(Self::from_form(body)),
             Some(_) => Err(crate::error::default_error(Status::UnsupportedMediaType)),
-            None if body.trim().is_empty() => Ok(Fields::default()),
             None if body.trim_start().starts_with(['{', '[']) => Self::from_json(body),
             None => Ok(Self::from_form(body)),
         }
+    }
+}
+
+/// The fields of the query string, read like a form: the first occurrence of a repeated
+/// field counts, as it does in bodies (`?limit=1&limit=abc` is `limit=1`).
+#[derive(Debug, Default, Clone)]
+pub struct QueryFields(pub Fields);
+
+impl std::ops::Deref for QueryFields {
+    type Target = Fields;
+
+    fn deref(&self) -> &Fields {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for QueryFields {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        let query = req.uri().query().map(|q| q.as_str()).unwrap_or_default();
+        rocket::request::Outcome::Success(QueryFields(Fields::from_form(query)))
     }
 }
 
@@ -144,6 +172,24 @@ mod tests {
         for body in ["{", "[1, 2]", "\"text\"", "12"] {
             let error = Fields::from_json(body).unwrap_err();
             assert_eq!(error.status, Status::BadRequest, "{body}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_exact_text() {
+        let fields = Fields::from_json(
+            r#"{"a": 1.0000000000000001, "b": 2.50, "c": 99999999999999999999999}"#,
+        )
+        .unwrap();
+        assert_eq!(fields.get("a"), Some("1.0000000000000001"));
+        assert_eq!(fields.get("b"), Some("2.50"));
+        assert_eq!(fields.get("c"), Some("99999999999999999999999"));
+    }
+
+    #[test]
+    fn an_empty_body_is_no_fields_whatever_its_type() {
+        for ct in [ContentType::JSON, ContentType::Form, ContentType::Plain] {
+            assert_eq!(Fields::parse(Some(&ct), "").unwrap().get("a"), None);
         }
     }
 

@@ -16,4 +16,4 @@ pub mod telemetry;
 pub mod time;
 
 pub use error::{ApiError, FieldErrors};
-pub use input::Fields;
+pub use input::{Fields, QueryFields};

@@ -292,3 +292,42 @@ async fn a_sku_cannot_be_changed_by_an_update() {
     assert_eq!(status, StatusCode::OK, "the beer keeps its SKU");
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_number_price_is_read_exactly_not_through_a_float() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    for price in [
+        "1.0000000000000001",
+        "2.50000000000000000001",
+        "99999999999999999999999",
+        "1e-400",
+    ] {
+        let body = format!(
+            r#"{{"sku": "{}", "name": "P", "price": {price}}}"#,
+            unique_sku()
+        );
+        let (status, answer) = call(
+            trio.beers(Method::POST, "/api/beers")
+                .header("Authorization", &admin.token)
+                .header("Content-Type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{price}: {answer}");
+        assert!(answer["errors"]["price"].is_string(), "{price}: {answer}");
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_query_field_counts_once_as_in_forms() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let (status, list) = call(trio.beers(Method::GET, "/api/beers?limit=1&limit=abc")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1, "the first limit counts");
+    let (status, _) = call(trio.beers(Method::GET, "/api/beers?limit=abc&limit=1")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    trio.stop().await;
+}

@@ -416,3 +416,23 @@ async fn list_is_newest_first_and_pages() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_may_name_the_sku_in_the_query_with_no_body() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let customer = trio.customer().await;
+    assert_eq!(
+        call(add(&trio, &customer, "123456", "1")).await.0,
+        StatusCode::CREATED
+    );
+    let (status, body) = call(
+        trio.orders(Method::DELETE, "/api/orders/current?sku=123456")
+            .header("Authorization", &customer.token)
+            .header("Content-Type", "application/json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(line(&current(&trio, &customer).await, "123456").is_none());
+    trio.stop().await;
+}

@@ -10,7 +10,7 @@ use shared::dto::Beer;
 use shared::error::ErrorBody;
 use shared::paging::Page;
 use shared::request::RequestId;
-use shared::{FieldErrors, Fields};
+use shared::{FieldErrors, Fields, QueryFields};
 use utoipa::ToSchema;
 
 use crate::domain::{BeerDetails, BeerName, Image, NewBeer, Price, Sku};
@@ -84,14 +84,10 @@ fn read_details(fields: &Fields, errors: &mut FieldErrors) -> Option<BeerDetails
     responses(
         (status = 200, description = "The beers of this page, ordered by id", body = Vec<Beer>),
         (status = 400, description = "`limit` or `offset` is not a valid number", body = ErrorBody)))]
-#[rocket::get("/api/beers?<limit>&<offset>")]
-pub async fn list(
-    limit: Option<String>,
-    offset: Option<String>,
-    pool: &State<Pool>,
-) -> Result<Json<Vec<Beer>>, Error> {
+#[rocket::get("/api/beers")]
+pub async fn list(query: QueryFields, pool: &State<Pool>) -> Result<Json<Vec<Beer>>, Error> {
     let mut errors = FieldErrors::new();
-    let page = Page::parse(limit.as_deref(), offset.as_deref(), &mut errors);
+    let page = Page::parse(query.get("limit"), query.get("offset"), &mut errors);
     let Some(page) = page.filter(|_| errors.is_empty()) else {
         return Err(errors.into());
     };

@@ -64,6 +64,8 @@ pub async fn show_current(caller: Caller, pool: &State<Pool>) -> Result<Json<Ord
         (status = 201, description = "The beer is in the order", body = Message,
             example = json!({"message": "Added 2 × 123456 to order 7"})),
         (status = 400, description = "Bad fields, the line would pass 10000, or no Authorization header", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
         (status = 404, description = "No beer with this SKU", body = ErrorBody),
         (status = 503, description = "The users or beers service is unavailable", body = ErrorBody)))]
@@ -141,17 +143,19 @@ pub fn catalogue_price(beer: &Beer) -> Result<Money, Unavailable> {
     responses(
         (status = 204, description = "The beer is not in the open order (any more)"),
         (status = 400, description = "No or a malformed SKU, or no Authorization header", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
         (status = 503, description = "The users service is unavailable", body = ErrorBody)))]
-#[rocket::delete("/api/orders/current?<sku>", data = "<fields>")]
+#[rocket::delete("/api/orders/current", data = "<fields>")]
 pub async fn remove(
     caller: Caller,
-    sku: Option<String>,
+    query: shared::QueryFields,
     pool: &State<Pool>,
     fields: Fields,
 ) -> Result<Status, Error> {
     let mut errors = fields.errors();
-    let raw = fields.get("sku").or(sku.as_deref());
+    let raw = fields.get("sku").or(query.get("sku"));
     let Some(sku) = errors.required("sku", raw, Sku::parse) else {
         return Err(errors.into());
     };

@@ -23,15 +23,14 @@ use crate::store;
         (status = 400, description = "Bad paging, or no Authorization header", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
         (status = 503, description = "The users service is unavailable", body = ErrorBody)))]
-#[rocket::get("/api/orders?<limit>&<offset>")]
+#[rocket::get("/api/orders")]
 pub async fn list(
     caller: Caller,
-    limit: Option<String>,
-    offset: Option<String>,
+    query: shared::QueryFields,
     pool: &State<Pool>,
 ) -> Result<Json<Vec<OrderSummary>>, Error> {
     let mut errors = shared::FieldErrors::new();
-    let page = Page::parse(limit.as_deref(), offset.as_deref(), &mut errors);
+    let page = Page::parse(query.get("limit"), query.get("offset"), &mut errors);
     let Some(page) = page.filter(|_| errors.is_empty()) else {
         return Err(errors.into());
     };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
-use shared::{ApiError, Fields};
+use shared::{ApiError, Fields, QueryFields};
 use utoipa::ToSchema;
 
 use super::Hashing;
@@ -41,7 +41,9 @@ const EMAIL_TAKEN: &str = "is already registered";
         (Registration = "application/json"))),
     responses(
         (status = 200, description = "The new account", body = User),
-        (status = 400, description = "Bad fields, or username / address taken", body = ErrorBody)))]
+        (status = 400, description = "Bad fields, or username / address taken", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody)))]
 #[rocket::post("/api/users/register", data = "<fields>")]
 pub async fn register(
     fields: Fields,
@@ -119,15 +121,16 @@ fn taken_error(field: &str, problem: &str) -> Error {
 #[utoipa::path(get, path = "/api/users/exists", tag = "users",
     params(("username" = String, Query, description = "The username to look up")),
     responses(
-        (status = 200, description = "The username exists", body = bool, example = json!(true)),
-        (status = 404, description = "No such username", body = bool, example = json!(false)),
+        (status = 200, description = "The username exists", body = bool, content_type = "application/json", example = json!(true)),
+        (status = 404, description = "No such username", body = bool, content_type = "application/json", example = json!(false)),
         (status = 400, description = "No username given", body = ErrorBody)))]
-#[rocket::get("/api/users/exists?<username>")]
-pub async fn exists(
-    username: Option<String>,
-    pool: &State<Pool>,
-) -> Result<(Status, Json<bool>), Error> {
-    let Some(username) = username.filter(|u| !u.is_empty()) else {
+#[rocket::get("/api/users/exists")]
+pub async fn exists(query: QueryFields, pool: &State<Pool>) -> Result<(Status, Json<bool>), Error> {
+    let Some(username) = query
+        .get("username")
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+    else {
         return Err(ApiError::bad_request("The request has invalid fields")
             .with_field("username", "is required")
             .into());

@@ -54,6 +54,8 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
     responses(
         (status = 200, description = "A new token", body = TokenBody),
         (status = 400, description = "A field is missing", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 404, description = "Unknown user or wrong password (the same answer)", body = ErrorBody),
         (status = 429, description = "Too many failed logins for this username or from this client; see Retry-After",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a login is allowed again")))))]
@@ -190,8 +192,10 @@ impl<'r> FromRequest<'r> for AuthorizationToken {
         (TokenField = "application/x-www-form-urlencoded"),
         (TokenField = "application/json"))),
     responses(
-        (status = 200, description = "The token is revoked", body = bool, example = json!(true)),
+        (status = 200, description = "The token is revoked", body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, description = "No token given", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
 #[rocket::post("/api/users/logout", data = "<fields>")]
 pub async fn logout(
@@ -216,6 +220,8 @@ pub async fn logout(
     responses(
         (status = 200, description = "The token's owner", body = User),
         (status = 400, description = "No token given", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
 #[rocket::post("/api/users/check_token", data = "<fields>")]
 pub async fn check_token(
