@@ -46,7 +46,7 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_lifts_when_the_window_passes_and_success_resets_the_count() {
+async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_passes() {
     let trio = Trio::start_with(Options {
         login_throttle: LoginThrottle {
             window: Duration::from_secs(2),
@@ -57,32 +57,76 @@ async fn a_lock_lifts_when_the_window_passes_and_success_resets_the_count() {
     .await;
     let account = trio.customer().await;
     for _ in 0..4 {
-        login(&trio, &account.username, "Wrong1234").await;
+        assert_eq!(
+            login(&trio, &account.username, "Wrong1234").await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
     assert_eq!(
         login(&trio, &account.username, "Secret123").await.status(),
         StatusCode::OK
     );
-    for _ in 0..4 {
-        login(&trio, &account.username, "Wrong1234").await;
-    }
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await.status(),
-        StatusCode::OK,
-        "the success before cleared the earlier failures"
+        login(&trio, &account.username, "Wrong1234").await.status(),
+        StatusCode::NOT_FOUND
     );
-    for _ in 0..5 {
-        login(&trio, &account.username, "Wrong1234").await;
-    }
     assert_eq!(
         login(&trio, &account.username, "Secret123").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
+        StatusCode::TOO_MANY_REQUESTS,
+        "five failures within the window, a success among them or not"
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
         login(&trio, &account.username, "Secret123").await.status(),
         StatusCode::OK
     );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_in_parallel_are_counted_before_any_is_checked() {
+    let trio = Trio::start().await;
+    let victim = trio.customer().await;
+    let guesses = (0..40).map(|i| {
+        let password = format!("Wrong{i:04}");
+        let trio = &trio;
+        let username = victim.username.clone();
+        async move { login(trio, &username, &password).await.status() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::NOT_FOUND)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    assert!(
+        checked <= 5,
+        "only 5 guesses may be checked, {checked} were"
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_username_is_just_an_unknown_user() {
+    let trio = Trio::start().await;
+    let (status, body) = call(
+        trio.users(Method::POST, "/api/users/login")
+            .form(&[("username", "al\0ice"), ("password", "Secret123")]),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"message": "Invalid username and / or password"})
+        )
+    );
+    let (status, body) = call(trio.users(Method::GET, "/api/users/exists?username=al%00ice")).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!(false)));
     trio.stop().await;
 }
 

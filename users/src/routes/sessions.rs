@@ -78,22 +78,31 @@ pub async fn login(
         return Err(errors.into_error().into());
     }
 
+    // No account has a NUL in its name, and PostgreSQL could not even record the attempt.
+    if username.contains('\0') {
+        return Err(ApiError::not_found(BAD_CREDENTIALS).into());
+    }
     let throttle = *throttle.inner();
     let (name, address) = (username.clone(), client.0.clone());
     // The counts live in the database, so every replica of users enforces the same limits.
-    let (account, wait) = run(pool, move |conn| -> Result<_, Error> {
+    // The attempt is recorded first and then counted among those before it, so that a
+    // hundred guesses sent at once are refused together rather than all checked.
+    let (attempt, account, wait) = run(pool, move |conn| -> Result<_, Error> {
         let now = shared::time::now();
         let since = throttle.window_start(now);
-        let by_name = store::recent_failures(
+        let attempt = store::record_attempt(conn, &name, &address, since)?;
+        let by_name = store::earlier_attempts(
             conn,
             FailuresOf::Username(&name),
             since,
+            attempt,
             throttle.per_username,
         )?;
-        let by_client = store::recent_failures(
+        let by_client = store::earlier_attempts(
             conn,
             FailuresOf::Client(&address),
             since,
+            attempt,
             throttle.per_client,
         )?;
         let wait = [
@@ -104,8 +113,12 @@ pub async fn login(
         .flatten()
         .max();
         match wait {
-            Some(wait) => Ok((None, Some(wait))),
-            None => Ok((store::user_by_username(conn, &name)?, None)),
+            Some(wait) => {
+                // Refused unchecked: not a failure, so it does not prolong the lock.
+                store::forget_attempt(conn, attempt)?;
+                Ok((attempt, None, Some(wait)))
+            }
+            None => Ok((attempt, store::user_by_username(conn, &name)?, None)),
         }
     })
     .await?;
@@ -117,12 +130,8 @@ pub async fn login(
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
     // An unknown username is verified against a dummy hash: same work, same answer.
     let verified = hashing.verify(password, stored_hash).await?;
+    // A failed attempt stays recorded: it is the failure the throttle counts.
     let Some(account) = account.filter(|_| verified) else {
-        run(pool, move |conn| {
-            let forget_before = throttle.window_start(shared::time::now());
-            store::record_failure(conn, &username, &client.0, forget_before)
-        })
-        .await?;
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
 
@@ -130,7 +139,7 @@ pub async fn login(
     let hash = token.hash();
     let expires = shared::time::now() + policy.ttl;
     run(pool, move |conn| {
-        store::clear_failures(conn, &account.username)?;
+        store::forget_attempt(conn, attempt)?;
         store::insert_token(conn, account.id, &hash, expires)
     })
     .await?;

@@ -64,6 +64,10 @@ pub fn user_by_username(
     conn: &mut AnyConnection,
     username: &str,
 ) -> Result<Option<UserRow>, DbError> {
+    // PostgreSQL text cannot hold NUL (it would be an error, not a miss); no username has one.
+    if username.contains('\0') {
+        return Ok(None);
+    }
     Ok(users::table
         .filter(users::username.eq(username))
         .first::<UserRow>(conn)
@@ -176,17 +180,20 @@ pub enum FailuresOf<'a> {
     Client(&'a str),
 }
 
-/// The times of the newest `limit` failed logins since `since`, newest first.
-pub fn recent_failures(
+/// The times of the newest `limit` login attempts since `since` that came before attempt
+/// `before` (by id), newest first.
+pub fn earlier_attempts(
     conn: &mut AnyConnection,
     of: FailuresOf<'_>,
     since: NaiveDateTime,
+    before: i64,
     limit: u32,
 ) -> Result<Vec<NaiveDateTime>, DbError> {
     let query = login_failures::table
         .select(login_failures::time_failed)
         .filter(login_failures::time_failed.gt(since))
-        .order(login_failures::time_failed.desc())
+        .filter(login_failures::id.lt(before))
+        .order(login_failures::id.desc())
         .limit(i64::from(limit))
         .into_boxed();
     let query = match of {
@@ -196,28 +203,29 @@ pub fn recent_failures(
     Ok(query.load(conn)?)
 }
 
-/// Records a failed login, and forgets failures that no window counts any more.
-pub fn record_failure(
+/// Records a login attempt before its password is checked, so that parallel guesses are
+/// counted before any of them is verified; forgets attempts no window counts any more.
+/// A failed attempt stays as the record of the failure.
+pub fn record_attempt(
     conn: &mut AnyConnection,
     username: &str,
     client: &str,
     forget_before: NaiveDateTime,
-) -> Result<(), DbError> {
+) -> Result<i64, DbError> {
     diesel::delete(login_failures::table.filter(login_failures::time_failed.le(forget_before)))
         .execute(conn)?;
-    diesel::insert_into(login_failures::table)
+    Ok(diesel::insert_into(login_failures::table)
         .values((
             login_failures::username.eq(username),
             login_failures::client.eq(client),
             login_failures::time_failed.eq(shared::time::now()),
         ))
-        .execute(conn)?;
-    Ok(())
+        .returning(login_failures::id)
+        .get_result(conn)?)
 }
 
-/// A successful login clears the username's failures (not the client's).
-pub fn clear_failures(conn: &mut AnyConnection, username: &str) -> Result<(), DbError> {
-    diesel::delete(login_failures::table.filter(login_failures::username.eq(username)))
-        .execute(conn)?;
+/// Forgets one attempt: one that succeeded, or one that was refused before being checked.
+pub fn forget_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), DbError> {
+    diesel::delete(login_failures::table.find(id)).execute(conn)?;
     Ok(())
 }
