@@ -197,7 +197,18 @@ async fn fetch_once<T: serde::de::DeserializeOwned>(
         },
     );
     if absent.contains(&status) {
-        return Ok(None);
+        // Our neighbours say "no such thing" in JSON; an HTML 404 means USERS_URL or
+        // BEERS_URL points at something else, which is a misconfiguration, not an answer.
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        return if is_json {
+            Ok(None)
+        } else {
+            Err(Failure::Final(format!("answered {status} without JSON")))
+        };
     }
     if status.is_server_error() {
         return Err(Failure::Transient(format!("answered {status}")));

@@ -67,13 +67,21 @@ impl ServiceSettings {
             &format!("{prefix}_DB_STATEMENT_TIMEOUT_MS"),
             default_statement_ms,
         )?;
+        let database_url =
+            var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| format!("data/{service}.db"));
+        // A typo such as `postgress://` must not quietly become a SQLite file of that name.
+        if let Some((scheme, _)) = database_url.split_once("://") {
+            if !["sqlite", "postgres", "postgresql"].contains(&scheme) {
+                return Err(ConfigError(format!(
+                    "{prefix}_DATABASE_URL has the unknown scheme {scheme}:// \
+                     (use a file path, sqlite://PATH or postgres://…)"
+                )));
+            }
+        }
         Ok(ServiceSettings {
             address: parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?,
             port: parse_var(&format!("{prefix}_PORT"), default_port)?,
-            database_url: DatabaseUrl::parse(
-                &var(&format!("{prefix}_DATABASE_URL"))
-                    .unwrap_or_else(|| format!("data/{service}.db")),
-            ),
+            database_url: DatabaseUrl::parse(&database_url),
             pool: PoolSettings {
                 max_size: pool_size,
                 connection_timeout: Duration::from_millis(timeout_ms.max(1)),
@@ -114,5 +122,24 @@ impl UpstreamSettings {
             beers_url: var("BEERS_URL").unwrap_or_else(|| "http://127.0.0.1:5002".into()),
             timeout: Duration::from_millis(timeout_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused_not_taken_for_a_file() {
+        // A service name no other test uses, as the environment is shared by the process.
+        std::env::set_var("SCHEMECHECK_DATABASE_URL", "postgress://db/users");
+        let error = ServiceSettings::from_env("schemecheck", 1).unwrap_err();
+        assert!(error.0.contains("postgress://"), "{error}");
+        std::env::set_var("SCHEMECHECK_DATABASE_URL", "sqlite://data/x.db");
+        let settings = ServiceSettings::from_env("schemecheck", 1).unwrap();
+        assert_eq!(
+            settings.database_url,
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
     }
 }

@@ -45,7 +45,29 @@ pub async fn ready(pool: &State<Pool>) -> Result<Json<Value>, ApiError> {
 
 #[rocket::get("/")]
 fn root() -> Redirect {
-    Redirect::to("/docs/")
+    Redirect::to("/docs")
+}
+
+/// The docs page at `/docs` itself, not a redirect to `/docs/` (the contract wants no
+/// redirects for a missing trailing slash). A `<base>` keeps its relative assets under `/docs/`.
+#[rocket::get("/docs")]
+fn docs_page() -> Result<rocket::response::content::RawHtml<String>, ApiError> {
+    let config = std::sync::Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));
+    match utoipa_swagger_ui::serve("index.html", config) {
+        Ok(Some(file)) => {
+            let page = String::from_utf8_lossy(&file.bytes).replacen(
+                "<head>",
+                "<head><base href=\"/docs/\">",
+                1,
+            );
+            Ok(rocket::response::content::RawHtml(page))
+        }
+        Ok(None) => Err(ApiError::not_found("There is nothing at this address")),
+        Err(error) => {
+            tracing::error!(%error, "the docs page cannot be served");
+            Err(ApiError::internal())
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -129,7 +151,7 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         .attach(crate::request::Conventions { service })
         .attach(metrics.clone())
         .mount("/metrics", metrics)
-        .mount("/", rocket::routes![health, ready, root])
+        .mount("/", rocket::routes![health, ready, root, docs_page])
         .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
         .register("/", crate::error::catchers())
 }

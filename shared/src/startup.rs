@@ -10,6 +10,19 @@ where
     F: FnOnce(S) -> Fut,
     Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>>,
 {
+    // The binaries take no arguments: everything is configured by the environment.
+    if let Some(argument) = std::env::args().nth(1) {
+        println!(
+            "{service}: serves the {service} service; configured by environment variables \
+             (see .env.example), it takes no arguments. `tasks {service} --help` lists the tasks."
+        );
+        let asked_for_help = matches!(argument.as_str(), "-h" | "--help" | "help");
+        return if asked_for_help {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
+    }
     let settings = match settings {
         Ok(settings) => settings,
         Err(error) => {

@@ -191,6 +191,21 @@ async fn every_service_has_health_readiness_openapi_and_docs() {
                 .any(|p| p.starts_with(&format!("/api/{service}"))),
             "{service}: {paths:?}"
         );
+        let bare = no_redirects
+            .get(format!("{base}/docs"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            bare.status(),
+            StatusCode::OK,
+            "{service}: /docs answers without a redirect"
+        );
+        assert!(bare
+            .text()
+            .await
+            .unwrap()
+            .contains("<base href=\"/docs/\">"));
         let docs = trio.http.get(format!("{base}/docs/")).send().await.unwrap();
         assert_eq!(docs.status(), StatusCode::OK, "{service}");
         let page = docs.text().await.unwrap();

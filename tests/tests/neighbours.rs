@@ -94,6 +94,8 @@ async fn a_neighbour_answering_5xx_or_garbage_gives_a_503_but_a_rejected_token_s
         "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\n{\"id\": [}",
         "this is not HTTP at all\r\n\r\n",
+        // A URL pointing at the wrong server: its HTML 404 is no "unknown token" or "no beer".
+        "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: 9\r\nconnection: close\r\n\r\n<h1>?</h1",
     ];
     for answer in answers {
         let (broken, peer) = broken_address(answer).await;
