@@ -1,5 +1,6 @@
 //! `tasks`: the brewery trio's command line — serve, set up, seed, create an admin.
 
+mod bench;
 mod pg;
 mod serve_all;
 mod test;
@@ -38,12 +39,25 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
-    /// Run every test: the whole workspace on SQLite, then the black-box suite again on a
+    /// Run every test: the whole workspace on SQLite, then the whole workspace again on a
     /// throwaway PostgreSQL cluster (set TRIO_SKIP_POSTGRES=1 to skip that second run).
     Test {
         /// Extra arguments for `cargo test`, e.g. a test name filter.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_args: Vec<String>,
+    },
+    /// Load-test the trio beside a bare Rocket ceiling (needs `oha`; installs it if missing).
+    /// Writes a table to stdout and target/bench/report.json.
+    Bench {
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent connections per scenario.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u64,
+        /// One second per scenario (for CI).
+        #[arg(long)]
+        smoke: bool,
     },
     /// A throwaway local PostgreSQL cluster under target/pg (needs the server programs).
     Pg {
@@ -109,6 +123,15 @@ fn main() -> ExitCode {
         Command::Orders { command } => orders_command(command),
         Command::Pg { command } => pg_command(command),
         Command::Test { cargo_args } => test::run(&cargo_args),
+        Command::Bench {
+            seconds,
+            concurrency,
+            smoke,
+        } => bench::run(bench::Options {
+            seconds,
+            concurrency,
+            smoke,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

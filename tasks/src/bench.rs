@@ -1,0 +1,871 @@
+//! `tasks bench`: the trio measured side by side with the limit of the stack, in one run.
+//!
+//! The ceiling is a Rocket instance inside this process with one route answering a constant
+//! beer-sized JSON; every scenario runs against it and the services with the same load
+//! generator (`oha`) at the same duration and concurrency, so every figure is a ratio.
+//! The services run as child processes (the release binaries next to this one) on free
+//! ports, each on a fresh SQLite file under `target/bench/run`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rocket::http::ContentType;
+use serde_json::{json, Value};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const ADMIN: (&str, &str, &str) = ("benchadmin", "benchadmin@example.com", "BenchAdmin123");
+const USER: (&str, &str, &str) = ("benchuser", "benchuser@example.com", "BenchUser123");
+const FIRST_SKU: u32 = 200_000;
+const BEERS: u32 = 100;
+
+/// A beer as `GET /api/beers/<sku>` answers it.
+const BEER_JSON: &str = r#"{"id":1,"name":"Бургаско","sku":"123456","price":"1.19","image":null,"time_created":"2026-11-25T08:48:19Z","time_modified":"2026-11-25T08:48:19Z"}"#;
+
+pub struct Options {
+    pub seconds: u64,
+    pub concurrency: u64,
+    pub smoke: bool,
+}
+
+pub fn run(options: Options) -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(bench(options))
+}
+
+#[rocket::get("/api/beers/<_sku>")]
+fn ceiling_beer(_sku: &str) -> (ContentType, &'static str) {
+    (ContentType::JSON, BEER_JSON)
+}
+
+/// One service binary running as a child of this process; killed (by its PID) when dropped.
+struct Service {
+    name: &'static str,
+    child: Child,
+    ready: Duration,
+}
+
+impl Service {
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one oha run measured.
+#[derive(Clone, Debug, Default)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    total: u64,
+    /// What the errors were: status codes and oha's error messages, with counts.
+    error_kinds: Vec<String>,
+}
+
+struct Row {
+    name: String,
+    load: Load,
+    ratio: f64,
+    target: String,
+    met: Option<bool>,
+}
+
+struct Check {
+    name: String,
+    value: f64,
+    unit: &'static str,
+    target: String,
+    met: bool,
+}
+
+/// The oha invocation shared by every scenario.
+struct Oha {
+    exe: PathBuf,
+    seconds: u64,
+    concurrency: u64,
+}
+
+impl Oha {
+    async fn run(&self, concurrency: u64, url: &str, extra: &[&str]) -> Result<Load, BoxError> {
+        let output = tokio::process::Command::new(&self.exe)
+            .args([
+                "-z",
+                &format!("{}s", self.seconds),
+                "-c",
+                &concurrency.to_string(),
+                "--no-tui",
+                "--output-format",
+                "json",
+                "-w",
+            ])
+            .args(extra)
+            .arg(url)
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        if !output.status.success() {
+            return Err(format!(
+                "oha failed on {url}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        parse_oha(&output.stdout)
+    }
+
+    async fn get(&self, url: &str, headers: &[&str]) -> Result<Load, BoxError> {
+        let mut extra = Vec::new();
+        for h in headers {
+            extra.extend(["-H", h]);
+        }
+        self.run(self.concurrency, url, &extra).await
+    }
+
+    fn form_args<'a>(method: &'a str, body: &'a str, headers: &[&'a str]) -> Vec<&'a str> {
+        let mut extra = vec![
+            "-m",
+            method,
+            "-T",
+            "application/x-www-form-urlencoded",
+            "-d",
+            body,
+        ];
+        for h in headers {
+            extra.extend(["-H", h]);
+        }
+        extra
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        body: &str,
+        headers: &[&str],
+    ) -> Result<Load, BoxError> {
+        self.run(
+            self.concurrency,
+            url,
+            &Self::form_args(method, body, headers),
+        )
+        .await
+    }
+}
+
+fn parse_oha(stdout: &[u8]) -> Result<Load, BoxError> {
+    let v: Value = serde_json::from_slice(stdout)
+        .map_err(|e| format!("oha's JSON output is unreadable: {e}"))?;
+    let num = |v: &Value| -> f64 {
+        v.as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .or_else(|| v.to_string().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let mut ok = 0;
+    let mut errors = 0;
+    let mut error_kinds = Vec::new();
+    if let Some(codes) = v["statusCodeDistribution"].as_object() {
+        for (code, n) in codes {
+            let n = num(n) as u64;
+            if code.starts_with('2') {
+                ok += n;
+            } else {
+                errors += n;
+                error_kinds.push(format!("{code} x{n}"));
+            }
+        }
+    }
+    if let Some(failures) = v["errorDistribution"].as_object() {
+        for (what, n) in failures {
+            // Requests cut off by the end of the run are not failures of the server.
+            if !what.contains("deadline") {
+                errors += num(n) as u64;
+                error_kinds.push(format!("{what} x{}", num(n) as u64));
+            }
+        }
+    }
+    Ok(Load {
+        rps: num(&v["summary"]["requestsPerSec"]),
+        p50_ms: num(&v["latencyPercentiles"]["p50"]) * 1000.0,
+        p99_ms: num(&v["latencyPercentiles"]["p99"]) * 1000.0,
+        errors,
+        total: ok + errors,
+        error_kinds,
+    })
+}
+
+/// `oha` on PATH or in ~/.cargo/bin, else installed with cargo.
+fn find_or_install_oha() -> Result<PathBuf, BoxError> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("oha")).collect())
+        .unwrap_or_default();
+    let cargo_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/oha"));
+    candidates.extend(cargo_bin.clone());
+    if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
+        return Ok(found);
+    }
+    println!("oha not found: installing it with `cargo install oha --locked`");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["install", "oha", "--locked"])
+        .status()?;
+    match cargo_bin {
+        Some(path) if status.success() && path.is_file() => Ok(path),
+        _ => Err("could not install oha".into()),
+    }
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn bench(options: Options) -> Result<(), BoxError> {
+    let seconds = if options.smoke {
+        1
+    } else {
+        options.seconds.max(1)
+    };
+    let concurrency = options.concurrency.max(1);
+    let exe = std::env::current_exe()?;
+    let bin_dir = exe.parent().ok_or("no folder for the tasks binary")?;
+    let target_dir = bin_dir.parent().ok_or("no target folder")?;
+    let bench_dir = target_dir.join("bench");
+    let run_dir = bench_dir.join("run");
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir)?;
+    for name in ["users", "beers", "orders"] {
+        if !bin_dir.join(name).is_file() {
+            return Err(format!(
+                "{} is missing: build it with `cargo build --release -p {name}`",
+                bin_dir.join(name).display()
+            )
+            .into());
+        }
+    }
+    let oha = Oha {
+        exe: find_or_install_oha()?,
+        seconds,
+        concurrency,
+    };
+    println!(
+        "bench: {seconds} s per scenario, concurrency {concurrency}, load by {}",
+        oha.exe.display()
+    );
+
+    // The ceiling: Rocket itself, in this process, one constant route.
+    let ceiling_port = free_port()?;
+    let config = rocket::Config {
+        port: ceiling_port,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::release_default()
+    };
+    let ceiling = rocket::custom(config)
+        .mount("/", rocket::routes![ceiling_beer])
+        .ignite()
+        .await?;
+    let ceiling_shutdown = ceiling.shutdown();
+    tokio::spawn(ceiling.launch());
+    let ceiling_url = format!("http://127.0.0.1:{ceiling_port}");
+
+    // The services, one after the other, each timed from exec to its first 200 on /ready.
+    let ports = (free_port()?, free_port()?, free_port()?);
+    let users_url = format!("http://127.0.0.1:{}", ports.0);
+    let beers_url = format!("http://127.0.0.1:{}", ports.1);
+    let orders_url = format!("http://127.0.0.1:{}", ports.2);
+    let common = |prefix: &str, port: u16| -> Vec<(String, String)> {
+        vec![
+            (format!("{prefix}_PORT"), port.to_string()),
+            (format!("{prefix}_ADDRESS"), "127.0.0.1".into()),
+            (
+                format!("{prefix}_DATABASE_URL"),
+                run_dir
+                    .join(format!("{}.db", prefix.to_lowercase()))
+                    .display()
+                    .to_string(),
+            ),
+            ("USERS_URL".into(), users_url.clone()),
+            ("BEERS_URL".into(), beers_url.clone()),
+            ("USERS_LOGIN_MAX_FAILURES_PER_CLIENT".into(), "0".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ]
+    };
+    let http = reqwest::Client::new();
+    let mut services = Vec::new();
+    for (name, port, url) in [
+        ("users", ports.0, &users_url),
+        ("beers", ports.1, &beers_url),
+        ("orders", ports.2, &orders_url),
+    ] {
+        let env = common(&name.to_uppercase(), port);
+        let log = std::fs::File::create(run_dir.join(format!("{name}.log")))?;
+        let started = Instant::now();
+        let child = Command::new(bin_dir.join(name))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        let mut service = Service {
+            name,
+            child,
+            ready: Duration::ZERO,
+        };
+        loop {
+            if let Ok(r) = http.get(format!("{url}/ready")).send().await {
+                if r.status() == reqwest::StatusCode::OK {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("{name} was not ready within 30 s").into());
+            }
+            if let Ok(Some(status)) = service.child.try_wait() {
+                return Err(format!(
+                    "{name} exited ({status}); see its log in {}",
+                    run_dir.display()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        service.ready = started.elapsed();
+        services.push(service);
+    }
+
+    // Data: an administrator, 100 beers, a customer with a token and an open order.
+    let users_env = common("USERS", ports.0);
+    let status = Command::new(&exe)
+        .args([
+            "users",
+            "create-admin",
+            "--username",
+            ADMIN.0,
+            "--email",
+            ADMIN.1,
+            "--password",
+            ADMIN.2,
+        ])
+        .envs(users_env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err("tasks users create-admin failed".into());
+    }
+    let login = |username: &'static str, password: &'static str| {
+        let http = http.clone();
+        let url = format!("{users_url}/api/users/login");
+        async move {
+            let r = http
+                .post(url)
+                .form(&[("username", username), ("password", password)])
+                .send()
+                .await?;
+            let body: Value = r.error_for_status()?.json().await?;
+            body["token"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| BoxError::from("login answered no token"))
+        }
+    };
+    let admin_token = login(ADMIN.0, ADMIN.2).await?;
+    for i in 0..BEERS {
+        let sku = (FIRST_SKU + i).to_string();
+        let name = format!("Bench beer {i}");
+        http.post(format!("{beers_url}/api/beers"))
+            .header("Authorization", &admin_token)
+            .form(&[("sku", &*sku), ("name", &name), ("price", "2.50")])
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    http.post(format!("{users_url}/api/users/register"))
+        .form(&[
+            ("username", USER.0),
+            ("mail", USER.1),
+            ("first_name", "Bench"),
+            ("last_name", "User"),
+            ("password", USER.2),
+        ])
+        .send()
+        .await?
+        .error_for_status()?;
+    let token = login(USER.0, USER.2).await?;
+    http.put(format!("{orders_url}/api/orders/current"))
+        .header("Authorization", &token)
+        .form(&[("sku", &*FIRST_SKU.to_string()), ("quantity", "1")])
+        .send()
+        .await?
+        .error_for_status()?;
+    // A pool of customers for the login storm: one account under 32 concurrent logins is
+    // refused (429) by the per-username throttle, which counts attempts in flight.
+    let pool_size = (2 * concurrency).max(64);
+    let mut registering = tokio::task::JoinSet::new();
+    for i in 0..pool_size {
+        // A few at a time, so setup does not set the users service's peak memory.
+        if registering.len() >= 4 {
+            if let Some(done) = registering.join_next().await {
+                done??;
+            }
+        }
+        let http = http.clone();
+        let url = format!("{users_url}/api/users/register");
+        registering.spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("username", format!("login{i}")),
+                    ("mail", format!("login{i}@example.com")),
+                    ("first_name", "Log".into()),
+                    ("last_name", "In".into()),
+                    ("password", USER.2.into()),
+                ])
+                .send()
+                .await?
+                .error_for_status()
+                .map(drop)
+        });
+    }
+    while let Some(done) = registering.join_next().await {
+        done??;
+    }
+    let login_bodies = run_dir.join("login-bodies.txt");
+    let lines: String = (0..pool_size)
+        .map(|i| format!("username=login{i}&password={}\n", USER.2))
+        .collect();
+    std::fs::write(&login_bodies, lines)?;
+    let login_bodies = login_bodies.display().to_string();
+    let login_args = [
+        "-m",
+        "POST",
+        "-T",
+        "application/x-www-form-urlencoded",
+        "-Z",
+        &login_bodies,
+    ];
+    let auth = format!("Authorization: {token}");
+    let sku = FIRST_SKU.to_string();
+
+    // Peak memory after setup, before any load: tells setup's share of the final peak.
+    let setup_rss: Vec<u64> = services
+        .iter()
+        .map(|s| s.peak_rss_kib().unwrap_or(0))
+        .collect();
+
+    // Scenarios.
+    let mut rows: Vec<Row> = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    println!("running: ceiling");
+    let ceiling_load = oha
+        .get(&format!("{ceiling_url}/api/beers/{sku}"), &[])
+        .await?;
+    let ceiling_rps = ceiling_load.rps;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "ceiling (rocket, constant JSON)",
+        ceiling_load,
+        None,
+    );
+
+    println!("running: GET /api/beers/{{sku}}");
+    let load = oha
+        .get(&format!("{beers_url}/api/beers/{sku}"), &[])
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "GET /api/beers/{sku}",
+        load,
+        Some(0.60),
+    );
+
+    println!("running: GET /api/beers/ (100 beers)");
+    let load = oha.get(&format!("{beers_url}/api/beers/"), &[]).await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "GET /api/beers/ (100 beers)",
+        load,
+        None,
+    );
+
+    println!("running: GET /api/orders/current");
+    let load = oha
+        .get(&format!("{orders_url}/api/orders/current"), &[&auth])
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "GET /api/orders/current",
+        load,
+        Some(0.25),
+    );
+
+    println!("running: PUT /api/orders/current");
+    // One line per beer, so no order line reaches its limit of 10000 during the run.
+    let put_bodies = run_dir.join("put-bodies.txt");
+    let lines: String = (0..BEERS)
+        .map(|i| format!("sku={}&quantity=1\n", FIRST_SKU + i))
+        .collect();
+    std::fs::write(&put_bodies, lines)?;
+    let put_bodies = put_bodies.display().to_string();
+    let load = oha
+        .run(
+            concurrency,
+            &format!("{orders_url}/api/orders/current"),
+            &[
+                "-m",
+                "PUT",
+                "-T",
+                "application/x-www-form-urlencoded",
+                "-Z",
+                &put_bodies,
+                "-H",
+                &auth,
+            ],
+        )
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "PUT /api/orders/current",
+        load,
+        None,
+    );
+
+    // Raw argon2 at the configured parameters, one thread per core, in this process.
+    println!("running: raw argon2 verify");
+    let argon2_rate = argon2_rate(Duration::from_secs(seconds)).await?;
+
+    // Logins saturating users, with /health asked beside them.
+    println!("running: POST /api/users/login with GET /health beside it");
+    // /health is probed at 200 requests/s, so the probe does not take the CPU from argon2.
+    let login_url = format!("{users_url}/api/users/login");
+    let health_url = format!("{users_url}/health");
+    let (login_load, health_load) = tokio::join!(
+        oha.run(concurrency, &login_url, &login_args),
+        oha.run(2, &health_url, &["-q", "200"]),
+    );
+    let (login_load, health_load) = (login_load?, health_load?);
+    // Only successful logins count against the argon2 rate.
+    let login_ok_rps = if login_load.total > 0 {
+        login_load.rps * (login_load.total - login_load.errors) as f64 / login_load.total as f64
+    } else {
+        0.0
+    };
+    let login_ratio = login_ok_rps / argon2_rate;
+    rows.push(Row {
+        name: "POST /api/users/login".into(),
+        ratio: login_load.rps / ceiling_rps,
+        target: format!(">= 0.85 x argon2 {argon2_rate:.0}/s: 2xx {login_ratio:.2}"),
+        met: Some(login_ratio >= 0.85),
+        load: login_load,
+    });
+    rows.push(Row {
+        name: "GET /health (users, during logins)".into(),
+        ratio: health_load.rps / ceiling_rps,
+        target: "p99 < 20 ms".into(),
+        met: Some(health_load.p99_ms < 20.0),
+        load: health_load,
+    });
+    rows.push(Row {
+        name: "argon2 verify, raw (in-process)".into(),
+        ratio: argon2_rate / ceiling_rps,
+        target: String::new(),
+        met: None,
+        load: Load {
+            rps: argon2_rate,
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            ..Load::default()
+        },
+    });
+
+    // The journey: oha cannot script a multi-step session, so each step is its own
+    // sequential oha run. Register draws its body at random from 200000 distinct accounts;
+    // checkout repeats one token, so after the first it answers 409 "empty" (errors).
+    let journey_user = ("journey", "journey@example.com", "Journey12345");
+    let register_bodies = run_dir.join("register-bodies.txt");
+    let mut lines = String::new();
+    for i in 0..200_000u32 {
+        lines.push_str(&format!(
+            "username=j{i}&mail=j{i}%40example.com&first_name=Jo&last_name=Urney&password={}\n",
+            journey_user.2
+        ));
+    }
+    std::fs::write(&register_bodies, lines)?;
+    let register_bodies = register_bodies.display().to_string();
+    println!("running: journey (sequential oha runs per step)");
+    let load = oha
+        .run(
+            concurrency,
+            &format!("{users_url}/api/users/register"),
+            &[
+                "-m",
+                "POST",
+                "-T",
+                "application/x-www-form-urlencoded",
+                "-Z",
+                &register_bodies,
+            ],
+        )
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "journey 1 register (random bodies)",
+        load,
+        None,
+    );
+    http.post(format!("{users_url}/api/users/register"))
+        .form(&[
+            ("username", journey_user.0),
+            ("mail", journey_user.1),
+            ("first_name", "Jo"),
+            ("last_name", "Urney"),
+            ("password", journey_user.2),
+        ])
+        .send()
+        .await?
+        .error_for_status()?;
+    let load = oha.run(concurrency, &login_url, &login_args).await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "journey 2 login (customer pool)",
+        load,
+        None,
+    );
+    let journey_token = login(journey_user.0, journey_user.2).await?;
+    let journey_auth = format!("Authorization: {journey_token}");
+    let load = oha.get(&format!("{beers_url}/api/beers/"), &[]).await?;
+    push(&mut rows, ceiling_rps, "journey 3 list beers", load, None);
+    for k in 0..3 {
+        // Each step adds from its own third of the catalogue, so no order line reaches its
+        // limit of 10000 during the run.
+        let bodies = run_dir.join(format!("add-{k}-bodies.txt"));
+        let lines: String = (0..BEERS)
+            .filter(|i| i % 3 == k)
+            .map(|i| format!("sku={}&quantity=1\n", FIRST_SKU + i))
+            .collect();
+        std::fs::write(&bodies, lines)?;
+        let bodies = bodies.display().to_string();
+        let load = oha
+            .run(
+                concurrency,
+                &format!("{orders_url}/api/orders/current"),
+                &[
+                    "-m",
+                    "PUT",
+                    "-T",
+                    "application/x-www-form-urlencoded",
+                    "-Z",
+                    &bodies,
+                    "-H",
+                    &journey_auth,
+                ],
+            )
+            .await?;
+        push(
+            &mut rows,
+            ceiling_rps,
+            &format!("journey {} add beer {}", 4 + k, k + 1),
+            load,
+            None,
+        );
+    }
+    let load = oha
+        .send(
+            "POST",
+            &format!("{orders_url}/api/orders/checkout"),
+            "",
+            &[&journey_auth],
+        )
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        "journey 7 checkout (fixed order)",
+        load,
+        None,
+    );
+
+    // Memory and start-up.
+    for (service, setup_kib) in services.iter().zip(&setup_rss) {
+        checks.push(Check {
+            name: format!("{} peak RSS after setup", service.name),
+            value: *setup_kib as f64 / 1024.0,
+            unit: "MiB",
+            target: "(info)".into(),
+            met: true,
+        });
+    }
+    for service in &services {
+        let kib = service.peak_rss_kib().unwrap_or(0);
+        let mib = kib as f64 / 1024.0;
+        checks.push(Check {
+            name: format!("{} peak RSS (VmHWM)", service.name),
+            value: mib,
+            unit: "MiB",
+            target: "< 30 MB".into(),
+            met: kib > 0 && (kib as f64 * 1024.0) < 30_000_000.0,
+        });
+    }
+    for service in &services {
+        let ms = service.ready.as_secs_f64() * 1000.0;
+        checks.push(Check {
+            name: format!("{} exec to /ready 200", service.name),
+            value: ms,
+            unit: "ms",
+            target: "< 200 ms".into(),
+            met: ms < 200.0,
+        });
+    }
+    ceiling_shutdown.notify();
+    drop(services);
+
+    print_table(&rows, &checks);
+    let report = json!({
+        "seconds": seconds,
+        "concurrency": concurrency,
+        "smoke": options.smoke,
+        "ceiling_rps": ceiling_rps,
+        "argon2_verify_per_s": argon2_rate,
+        "journey_note": "oha cannot script a session: each journey step is a sequential oha run; register draws bodies at random from 200000 distinct accounts (oha -Z); checkout repeats one token, so all but its first request are 409 (order empty) and counted as errors",
+        "scenarios": rows.iter().map(|r| json!({
+            "scenario": r.name,
+            "rps": finite(r.load.rps),
+            "p50_ms": finite(r.load.p50_ms),
+            "p99_ms": finite(r.load.p99_ms),
+            "errors": r.load.errors,
+            "requests": r.load.total,
+            "error_kinds": r.load.error_kinds,
+            "ratio": finite(r.ratio),
+            "target": if r.target.is_empty() { Value::Null } else { json!(r.target) },
+            "met": r.met,
+        })).collect::<Vec<_>>(),
+        "checks": checks.iter().map(|c| json!({
+            "scenario": c.name,
+            "value": finite(c.value),
+            "unit": c.unit,
+            "target": c.target,
+            "met": c.met,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::create_dir_all(&bench_dir)?;
+    let report_path = bench_dir.join("report.json");
+    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)?;
+    println!("report: {}", report_path.display());
+    Ok(())
+}
+
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        json!((x * 1000.0).round() / 1000.0)
+    } else {
+        Value::Null
+    }
+}
+
+/// Verifications per second of `users`' own hasher, one thread per core, for `duration`.
+async fn argon2_rate(duration: Duration) -> Result<f64, BoxError> {
+    let hasher = users::domain::PasswordHasher::default();
+    let stored = hasher.hash(USER.2)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let stored = stored.clone();
+            tokio::task::spawn_blocking(move || {
+                let hasher = users::domain::PasswordHasher::default();
+                let mut n = 0u64;
+                let start = Instant::now();
+                while start.elapsed() < duration {
+                    if hasher.verify(USER.2, Some(&stored)) {
+                        n += 1;
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await?;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+fn print_table(rows: &[Row], checks: &[Check]) {
+    let verdict = |met: Option<bool>| match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "",
+    };
+    let ms = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.2}")
+        } else {
+            "-".into()
+        }
+    };
+    println!();
+    println!(
+        "{:<36} {:>10} {:>9} {:>9} {:>7} {:>7}  {:<44}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target"
+    );
+    for r in rows {
+        println!(
+            "{:<36} {:>10.1} {:>9} {:>9} {:>7} {:>7.3}  {:<44} {}",
+            r.name,
+            r.load.rps,
+            ms(r.load.p50_ms),
+            ms(r.load.p99_ms),
+            r.load.errors,
+            r.ratio,
+            r.target,
+            verdict(r.met)
+        );
+    }
+    for r in rows.iter().filter(|r| !r.load.error_kinds.is_empty()) {
+        println!("  errors in {}: {}", r.name, r.load.error_kinds.join(", "));
+    }
+    println!();
+    for c in checks {
+        let info = c.target.starts_with('(');
+        println!(
+            "{:<36} {:>10.1} {:<4} {:<10} {}",
+            c.name,
+            c.value,
+            c.unit,
+            c.target,
+            if info { "" } else { verdict(Some(c.met)) }
+        );
+    }
+}
+
+fn push(rows: &mut Vec<Row>, ceiling_rps: f64, name: &str, load: Load, target: Option<f64>) {
+    let ratio = load.rps / ceiling_rps;
+    rows.push(Row {
+        name: name.into(),
+        target: target.map_or(String::new(), |t| format!("ratio >= {t:.2}")),
+        met: target.map(|t| ratio >= t),
+        ratio,
+        load,
+    });
+}
