@@ -4,6 +4,7 @@ use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::clients::Unavailable;
 use shared::db::DbError;
+use shared::request::RequestId;
 use shared::{ApiError, FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +29,11 @@ impl From<FieldErrors> for Error {
 }
 
 impl Error {
-    pub fn into_api_error(self) -> ApiError {
+    pub fn into_api_error(self, request_id: &RequestId) -> ApiError {
         match self {
             Error::Api(error) => error,
             internal => {
-                tracing::error!(error = %internal, "request failed");
+                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
                 ApiError::internal()
             }
         }
@@ -41,6 +42,6 @@ impl Error {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        self.into_api_error().respond_to(req)
+        self.into_api_error(&RequestId::of(req)).respond_to(req)
     }
 }

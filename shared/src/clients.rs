@@ -17,11 +17,18 @@ use crate::request::{RequestId, REQUEST_ID_HEADER};
 pub struct Unavailable {
     pub service: &'static str,
     pub cause: String,
+    /// The request that needed the neighbour, for the log line.
+    pub request_id: String,
 }
 
 impl From<Unavailable> for ApiError {
     fn from(error: Unavailable) -> Self {
-        tracing::warn!(service = error.service, cause = %error.cause, "neighbour unavailable");
+        tracing::warn!(
+            request_id = %error.request_id,
+            service = error.service,
+            cause = %error.cause,
+            "neighbour unavailable"
+        );
         ApiError::unavailable(error.service)
     }
 }
@@ -81,6 +88,7 @@ impl UsersClient {
             "users",
             request,
             &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST],
+            request_id,
         )
         .await
     }
@@ -111,7 +119,7 @@ impl BeersClient {
             .http
             .get(format!("{}/api/beers/{sku}", self.base))
             .header(REQUEST_ID_HEADER, &request_id.0);
-        fetch("beers", request, &[StatusCode::NOT_FOUND]).await
+        fetch("beers", request, &[StatusCode::NOT_FOUND], request_id).await
     }
 }
 
@@ -124,22 +132,27 @@ async fn fetch<T: serde::de::DeserializeOwned>(
     service: &'static str,
     request: reqwest::RequestBuilder,
     absent: &[StatusCode],
+    request_id: &RequestId,
 ) -> Result<Option<T>, Unavailable> {
     const ATTEMPTS: u32 = 2;
+    let unavailable = |cause: String| Unavailable {
+        service,
+        cause,
+        request_id: request_id.0.clone(),
+    };
     let mut attempt = 1;
     loop {
-        let this_try = request.try_clone().ok_or_else(|| Unavailable {
-            service,
-            cause: "the request cannot be repeated".into(),
-        })?;
+        let this_try = request
+            .try_clone()
+            .ok_or_else(|| unavailable("the request cannot be repeated".into()))?;
         match fetch_once(service, this_try, absent).await {
             Err(Failure::Transient(cause)) if attempt < ATTEMPTS => {
-                tracing::debug!(service, %cause, attempt, "retrying a call to a neighbour");
+                tracing::debug!(request_id = %request_id.0, service, %cause, attempt, "retrying a call to a neighbour");
                 rocket::tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
             Err(Failure::Transient(cause) | Failure::Final(cause)) => {
-                return Err(Unavailable { service, cause })
+                return Err(unavailable(cause))
             }
             Ok(found) => return Ok(found),
         }

@@ -148,6 +148,30 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         }
     };
     rocket
+        .attach(rocket::fairing::AdHoc::on_liftoff(
+            "announce",
+            move |rocket| {
+                Box::pin(async move {
+                    let config = rocket.config();
+                    tracing::info!(
+                        service,
+                        address = %config.address,
+                        port = config.port,
+                        "{service} is listening on http://{}:{}",
+                        config.address,
+                        config.port
+                    );
+                })
+            },
+        ))
+        .attach(rocket::fairing::AdHoc::on_shutdown("farewell", move |_| {
+            Box::pin(async move {
+                tracing::info!(
+                    service,
+                    "{service} is shutting down after the requests in flight"
+                );
+            })
+        }))
         .attach(crate::request::Conventions { service })
         .attach(metrics.clone())
         .mount("/metrics", metrics)

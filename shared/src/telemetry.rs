@@ -5,9 +5,10 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber once per process; later calls (tests start many services) are no-ops.
 pub fn init() {
-    // Rocket's own per-request chatter is replaced by our one line per request.
+    // Rocket's own lines carry no request id; ours say the same with it (one line per
+    // request, errors with their cause), and `shared::ops` logs start and stop.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rocket=warn,_=warn,hyper=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,rocket=off,_=off,hyper=warn"));
     let json = crate::config::var("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

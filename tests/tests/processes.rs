@@ -176,6 +176,15 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-request-id"], "trace-7f3a");
+    // Beers is nowhere (port 9): a failing request logs more than its request line.
+    let (status, _) = call(
+        http.put(format!("{}/api/orders/current", orders.url))
+            .header("Authorization", &token)
+            .header("X-Request-Id", "trace-down")
+            .form(&[("sku", "123456"), ("quantity", "1")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
     users.signal(Signal::SIGTERM);
     orders.signal(Signal::SIGTERM);
@@ -193,6 +202,19 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
         .filter(|l| l.contains("trace-7f3a"))
         .collect();
     assert!(!traced.is_empty(), "orders logged the id: {orders_text}");
+    let about_requests: Vec<&str> = orders_text
+        .lines()
+        .filter(|l| !l.contains("is listening on") && !l.contains("is shutting down"))
+        // The harness's own readiness probes are other requests, with ids of their own.
+        .filter(|l| !l.contains("\"path\":\"/health\""))
+        .collect();
+    assert!(about_requests.len() >= 3, "{orders_text}");
+    for line in about_requests {
+        assert!(
+            line.contains("trace-7f3a") || line.contains("trace-down"),
+            "a line about a request without its id: {line}"
+        );
+    }
     for line in &traced {
         let parsed: serde_json::Value =
             serde_json::from_str(line).expect("LOG_FORMAT=json gives JSON lines");

@@ -3,6 +3,7 @@
 use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::db::DbError;
+use shared::request::RequestId;
 use shared::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,11 +26,11 @@ impl From<rocket::tokio::task::JoinError> for Error {
 }
 
 impl Error {
-    pub fn into_api_error(self) -> ApiError {
+    pub fn into_api_error(self, request_id: &RequestId) -> ApiError {
         match self {
             Error::Api(error) => error,
             internal => {
-                tracing::error!(error = %internal, "request failed");
+                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
                 ApiError::internal()
             }
         }
@@ -38,6 +39,6 @@ impl Error {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        self.into_api_error().respond_to(req)
+        self.into_api_error(&RequestId::of(req)).respond_to(req)
     }
 }

@@ -105,7 +105,7 @@ async fn current_prices(
     let mut prices = HashMap::with_capacity(lines.len());
     let mut unavailable = None;
     for (line, answer) in lines.iter().zip(answers) {
-        match answer.and_then(|beer| beer.map(|b| catalogue_price(&b)).transpose()) {
+        match answer.and_then(|beer| beer.map(|b| catalogue_price(&b, request_id)).transpose()) {
             Ok(Some(price)) => {
                 prices.insert(line.sku.clone(), price);
             }

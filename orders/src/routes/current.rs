@@ -90,7 +90,7 @@ pub async fn add(
     let Some(beer) = beers.beer(sku.as_str(), &request_id).await? else {
         return Err(ApiError::not_found(format!("No beer with SKU {sku}")).into());
     };
-    let unit_price = catalogue_price(&beer)?;
+    let unit_price = catalogue_price(&beer, &request_id)?;
 
     let owner = caller.user.id;
     let line_sku = sku.clone();
@@ -122,9 +122,10 @@ pub async fn add(
 
 /// The price to record for a beer. The catalogue only holds positive whole cents, so
 /// anything else means beers answered something we cannot trust.
-pub fn catalogue_price(beer: &Beer) -> Result<Money, Unavailable> {
+pub fn catalogue_price(beer: &Beer, request_id: &RequestId) -> Result<Money, Unavailable> {
     Money::price(beer.price).map_err(|problem| Unavailable {
         service: "beers",
+        request_id: request_id.0.clone(),
         cause: format!(
             "beer {} has the price {}, which {problem}",
             beer.sku, beer.price
