@@ -14,8 +14,9 @@ pub struct Settings {
     /// Failed-login limits: `USERS_LOGIN_WINDOW_SECS` (900), `USERS_LOGIN_MAX_FAILURES` (5 per
     /// username), `USERS_LOGIN_MAX_FAILURES_PER_CLIENT` (20 per client address).
     pub login_throttle: LoginThrottle,
-    /// How many argon2 runs at once (`USERS_HASHING_CONCURRENCY`, default 4); each holds
-    /// 19 MiB, so this bounds the memory a flood of logins can take.
+    /// How many argon2 runs at once (`USERS_HASHING_CONCURRENCY`, default: the number of CPU
+    /// cores); each holds 19 MiB, so this bounds the memory a flood of logins can take, and
+    /// more than one per core only makes each login slower.
     pub hashing_concurrency: usize,
 }
 
@@ -32,12 +33,21 @@ impl Settings {
         Ok(Settings {
             service: ServiceSettings::from_env("users", 5001)?,
             token_ttl: Duration::from_secs(ttl),
-            hashing_concurrency: parse_var("USERS_HASHING_CONCURRENCY", 4)?,
+            hashing_concurrency: parse_var(
+                "USERS_HASHING_CONCURRENCY",
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )?,
             login_throttle: LoginThrottle {
                 window: Duration::from_secs(window),
                 per_username: parse_var("USERS_LOGIN_MAX_FAILURES", defaults.per_username)?,
                 per_client: parse_var("USERS_LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
             },
         })
+    }
+}
+
+impl AsRef<ServiceSettings> for Settings {
+    fn as_ref(&self) -> &ServiceSettings {
+        &self.service
     }
 }
