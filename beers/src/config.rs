@@ -18,3 +18,9 @@ impl Settings {
         })
     }
 }
+
+impl AsRef<ServiceSettings> for Settings {
+    fn as_ref(&self) -> &ServiceSettings {
+        &self.service
+    }
+}

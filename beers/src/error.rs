@@ -38,7 +38,7 @@ impl Error {
                 errors.add("sku", SKU_TAKEN);
                 errors.into_error()
             }
-            Error::Store(_) => ApiError::internal(),
+            Error::Store(error) => ApiError::storage(&error),
         }
     }
 }
@@ -67,6 +67,10 @@ mod tests {
             (
                 Error::Store(DbError::Task("secret detail".into())),
                 Status::InternalServerError,
+            ),
+            (
+                Error::Store(DbError::Connect("secret detail".into())),
+                Status::ServiceUnavailable,
             ),
         ];
         for (error, status) in cases {

@@ -35,7 +35,7 @@ pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError>
     let rocket = rocket::custom(settings.service.figment())
         .manage(pool)
         // The admin guard asks users whose token it is.
-        .manage(UsersClient::new(http, &settings.upstream.users_url))
+        .manage(UsersClient::new(http, &settings.upstream))
         .mount("/", routes::routes());
     Ok(shared::ops::stage(rocket, "beers", ApiDoc::openapi()))
 }

@@ -1,5 +1,4 @@
-#[rocket::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     shared::startup::prepare();
-    shared::startup::main("beers", beers::Settings::from_env(), beers::serve).await
+    shared::startup::main("beers", beers::Settings::from_env(), beers::serve)
 }

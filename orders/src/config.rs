@@ -17,3 +17,9 @@ impl Settings {
         })
     }
 }
+
+impl AsRef<ServiceSettings> for Settings {
+    fn as_ref(&self) -> &ServiceSettings {
+        &self.service
+    }
+}

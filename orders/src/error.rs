@@ -32,9 +32,9 @@ impl Error {
     pub fn into_api_error(self, request_id: &RequestId) -> ApiError {
         match self {
             Error::Api(error) => error,
-            internal => {
-                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
-                ApiError::internal()
+            Error::Store(error) => {
+                tracing::error!(request_id = %request_id.0, %error, "request failed");
+                ApiError::storage(&error)
             }
         }
     }

@@ -32,8 +32,8 @@ pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError>
     let http = shared::clients::http_client(&settings.upstream)?;
     let rocket = rocket::custom(settings.service.figment())
         .manage(pool)
-        .manage(UsersClient::new(http.clone(), &settings.upstream.users_url))
-        .manage(BeersClient::new(http, &settings.upstream.beers_url))
+        .manage(UsersClient::new(http.clone(), &settings.upstream))
+        .manage(BeersClient::new(http, &settings.upstream))
         .mount("/", routes::routes());
     Ok(shared::ops::stage(
         rocket,

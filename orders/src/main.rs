@@ -1,5 +1,4 @@
-#[rocket::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     shared::startup::prepare();
-    shared::startup::main("orders", orders::Settings::from_env(), orders::serve).await
+    shared::startup::main("orders", orders::Settings::from_env(), orders::serve)
 }

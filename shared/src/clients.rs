@@ -1,9 +1,11 @@
 //! Typed HTTP clients for the neighbours: users (token check) and beers (a beer by SKU).
 //! One `reqwest::Client` per process, shared by both, so connections are pooled and reused.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use reqwest::StatusCode;
+use rocket::tokio::sync::Semaphore;
 use rocket_prometheus::prometheus::{IntCounterVec, Opts};
 
 use crate::config::UpstreamSettings;
@@ -34,7 +36,7 @@ impl From<Unavailable> for ApiError {
 }
 
 /// Calls to neighbours by `target` (users, beers) and `outcome` (ok, 4xx, 5xx, timeout,
-/// refused, error). Every service's `/metrics` includes it.
+/// refused, error, saturated: no free slot within the timeout). Every service's `/metrics` includes it.
 pub static UPSTREAM_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
         Opts::new(
@@ -59,18 +61,43 @@ pub fn http_client(settings: &UpstreamSettings) -> Result<reqwest::Client, reqwe
         .build()
 }
 
+/// One neighbour: where it is, and the calls to it that may be in flight at once. Without
+/// that bound a burst (32 checkouts of a 99-line order asking beers for every line at once)
+/// opened thousands of connections and grew both services by tens of megabytes.
 #[derive(Debug, Clone)]
-pub struct UsersClient {
+struct Neighbour {
+    service: &'static str,
     http: reqwest::Client,
     base: String,
+    slots: Arc<Semaphore>,
+    /// How long a call waits for a free slot before the neighbour counts as unavailable.
+    patience: Duration,
 }
 
-impl UsersClient {
-    pub fn new(http: reqwest::Client, base_url: &str) -> Self {
-        UsersClient {
+impl Neighbour {
+    fn new(
+        service: &'static str,
+        http: reqwest::Client,
+        base_url: &str,
+        settings: &UpstreamSettings,
+    ) -> Self {
+        Neighbour {
+            service,
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            slots: Arc::new(Semaphore::new(settings.max_connections)),
+            patience: settings.timeout,
         }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UsersClient(Neighbour);
+
+impl UsersClient {
+    /// A client for users at `settings.users_url`.
+    pub fn new(http: reqwest::Client, settings: &UpstreamSettings) -> Self {
+        UsersClient(Neighbour::new("users", http, &settings.users_url, settings))
     }
 
     /// The user a token belongs to; `None` when users does not know the token (or it expired).
@@ -80,12 +107,13 @@ impl UsersClient {
         request_id: &RequestId,
     ) -> Result<Option<User>, Unavailable> {
         let request = self
+            .0
             .http
-            .post(format!("{}/api/users/check_token", self.base))
+            .post(format!("{}/api/users/check_token", self.0.base))
             .header(REQUEST_ID_HEADER, &request_id.0)
             .form(&[("token", token)]);
         fetch(
-            "users",
+            &self.0,
             request,
             &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST],
             request_id,
@@ -95,17 +123,12 @@ impl UsersClient {
 }
 
 #[derive(Debug, Clone)]
-pub struct BeersClient {
-    http: reqwest::Client,
-    base: String,
-}
+pub struct BeersClient(Neighbour);
 
 impl BeersClient {
-    pub fn new(http: reqwest::Client, base_url: &str) -> Self {
-        BeersClient {
-            http,
-            base: base_url.trim_end_matches('/').to_owned(),
-        }
+    /// A client for beers at `settings.beers_url`.
+    pub fn new(http: reqwest::Client, settings: &UpstreamSettings) -> Self {
+        BeersClient(Neighbour::new("beers", http, &settings.beers_url, settings))
     }
 
     /// The beer with this SKU as the catalogue has it now; `None` when there is none.
@@ -116,10 +139,11 @@ impl BeersClient {
     ) -> Result<Option<Beer>, Unavailable> {
         let sku: String = form_urlencoded::byte_serialize(sku.as_bytes()).collect();
         let request = self
+            .0
             .http
-            .get(format!("{}/api/beers/{sku}", self.base))
+            .get(format!("{}/api/beers/{sku}", self.0.base))
             .header(REQUEST_ID_HEADER, &request_id.0);
-        fetch("beers", request, &[StatusCode::NOT_FOUND], request_id).await
+        fetch(&self.0, request, &[StatusCode::NOT_FOUND], request_id).await
     }
 }
 
@@ -129,12 +153,13 @@ impl BeersClient {
 /// a 5xx is tried once more after a short, jittered pause (a neighbour restarting, a replica
 /// going away); a timeout is not, as it has used up the caller's patience already.
 async fn fetch<T: serde::de::DeserializeOwned>(
-    service: &'static str,
+    neighbour: &Neighbour,
     request: reqwest::RequestBuilder,
     absent: &[StatusCode],
     request_id: &RequestId,
 ) -> Result<Option<T>, Unavailable> {
     const ATTEMPTS: u32 = 2;
+    let service = neighbour.service;
     let unavailable = |cause: String| Unavailable {
         service,
         cause,
@@ -145,6 +170,14 @@ async fn fetch<T: serde::de::DeserializeOwned>(
         let this_try = request
             .try_clone()
             .ok_or_else(|| unavailable("the request cannot be repeated".into()))?;
+        let slot = rocket::tokio::time::timeout(neighbour.patience, neighbour.slots.acquire());
+        let Ok(Ok(_slot)) = slot.await else {
+            count(service, "saturated");
+            return Err(unavailable(format!(
+                "no free connection slot within {} ms",
+                neighbour.patience.as_millis()
+            )));
+        };
         match fetch_once(service, this_try, absent).await {
             Err(Failure::Transient(cause)) if attempt < ATTEMPTS => {
                 tracing::debug!(request_id = %request_id.0, service, %cause, attempt, "retrying a call to a neighbour");

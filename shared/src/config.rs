@@ -49,7 +49,9 @@ impl ServiceSettings {
     /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit).
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
         let prefix = service.to_uppercase();
-        let defaults = PoolSettings::default();
+        let database_url =
+            var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| format!("data/{service}.db"));
+        let defaults = PoolSettings::for_url(&DatabaseUrl::parse(&database_url));
         let pool_size: u32 = parse_var(&format!("{prefix}_DB_POOL_SIZE"), defaults.max_size)?;
         if pool_size == 0 {
             return Err(ConfigError(format!(
@@ -67,8 +69,6 @@ impl ServiceSettings {
             &format!("{prefix}_DB_STATEMENT_TIMEOUT_MS"),
             default_statement_ms,
         )?;
-        let database_url =
-            var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| format!("data/{service}.db"));
         // A typo such as `postgress://` must not quietly become a SQLite file of that name.
         if let Some((scheme, _)) = database_url.split_once("://") {
             if !["sqlite", "postgres", "postgresql"].contains(&scheme) {
@@ -108,19 +108,29 @@ pub struct UpstreamSettings {
     pub users_url: String,
     pub beers_url: String,
     pub timeout: Duration,
+    /// Calls to each neighbour in flight at once (so also connections to it); more wait for a
+    /// free one within `timeout`.
+    pub max_connections: usize,
 }
 
 impl UpstreamSettings {
-    /// Reads `USERS_URL`, `BEERS_URL` and `UPSTREAM_TIMEOUT_MS`.
+    /// Reads `USERS_URL`, `BEERS_URL`, `UPSTREAM_TIMEOUT_MS` and `UPSTREAM_MAX_CONNECTIONS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let timeout_ms: u64 = parse_var("UPSTREAM_TIMEOUT_MS", 2000)?;
         if timeout_ms == 0 {
             return Err(ConfigError("UPSTREAM_TIMEOUT_MS must be at least 1".into()));
         }
+        let max_connections: usize = parse_var("UPSTREAM_MAX_CONNECTIONS", 32)?;
+        if max_connections == 0 {
+            return Err(ConfigError(
+                "UPSTREAM_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
         Ok(UpstreamSettings {
             users_url: var("USERS_URL").unwrap_or_else(|| "http://127.0.0.1:5001".into()),
             beers_url: var("BEERS_URL").unwrap_or_else(|| "http://127.0.0.1:5002".into()),
             timeout: Duration::from_millis(timeout_ms),
+            max_connections,
         })
     }
 }

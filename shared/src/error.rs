@@ -65,6 +65,17 @@ impl ApiError {
         )
     }
 
+    /// What a storage failure tells the client: 503 when the database cannot be used (as
+    /// `/ready` says then; retrying later helps), else a 500 that says nothing internal. The
+    /// caller logs the cause once.
+    pub fn storage(error: &crate::db::DbError) -> Self {
+        if error.is_unavailable() {
+            Self::new(Status::ServiceUnavailable, "The database does not answer")
+        } else {
+            Self::internal()
+        }
+    }
+
     /// A 500 that says nothing internal; the caller logs the cause once.
     pub fn internal() -> Self {
         Self::new(Status::InternalServerError, "Internal server error")

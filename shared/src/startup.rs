@@ -2,10 +2,16 @@
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Runs a service's `serve` with settings from the environment; prints why it could not.
-pub async fn main<S, E, F, Fut>(service: &str, settings: Result<S, E>, serve: F) -> ExitCode
+use crate::config::ServiceSettings;
+use crate::db::PoolSettings;
+
+/// Runs a service's `serve` with settings from the environment on its own runtime; prints why
+/// it could not.
+pub fn main<S, E, F, Fut>(service: &str, settings: Result<S, E>, serve: F) -> ExitCode
 where
+    S: AsRef<ServiceSettings>,
     E: std::fmt::Display,
     F: FnOnce(S) -> Fut,
     Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>>,
@@ -31,7 +37,18 @@ where
             return ExitCode::from(2);
         }
     };
-    match serve(settings).await {
+    let runtime = match runtime(&settings.as_ref().pool) {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{service}: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(serve(settings));
+    // As Rocket's own `launch` does: tasks still running after a graceful shutdown get half a
+    // second, not forever.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "{service} stopped");
@@ -45,4 +62,17 @@ where
 pub fn prepare() {
     crate::config::load_dotenv();
     crate::telemetry::init();
+}
+
+/// The runtime a service runs on: one async worker per core, and at most as many blocking
+/// threads as the database pool has connections. Diesel work is the only thing on the
+/// blocking pool and each piece holds a connection, so more threads would only park waiting
+/// for one: every request would then pay for waking a thread, and every parked thread keeps
+/// memory (see the README's Performance section for what this changed).
+pub fn runtime(pool: &PoolSettings) -> std::io::Result<rocket::tokio::runtime::Runtime> {
+    rocket::tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rocket-worker-thread")
+        .max_blocking_threads(pool.max_size.max(1) as usize)
+        .build()
 }

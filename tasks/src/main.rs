@@ -149,11 +149,15 @@ fn serve<S, F, Fut>(
     serve: F,
 ) -> Result<(), BoxError>
 where
+    S: AsRef<shared::config::ServiceSettings>,
     F: FnOnce(S) -> Fut,
     Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
 {
     let settings = settings.map_err(|e| format!("{name}: bad configuration: {e}"))?;
-    rocket::execute(serve(settings))
+    let runtime = shared::startup::runtime(&settings.as_ref().pool)?;
+    let outcome = runtime.block_on(serve(settings));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    outcome
 }
 
 fn users_command(command: UsersCommand) -> Result<(), BoxError> {

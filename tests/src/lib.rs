@@ -311,6 +311,7 @@ fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSett
         users_url: users_url.to_owned(),
         beers_url: beers_url.to_owned(),
         timeout: options.upstream_timeout,
+        max_connections: 32,
     }
 }
 

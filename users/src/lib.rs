@@ -115,9 +115,3 @@ pub fn create_admin(
         ),
     }
 }
-
-/// mimalloc hands the 19 MiB argon2 blocks back to the system after each hash; glibc's
-/// allocator kept them in per-thread arenas, which grew users to gigabytes under a login
-/// storm. Declared here so every binary that links users (users, tasks, the tests) uses it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

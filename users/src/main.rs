@@ -1,5 +1,4 @@
-#[rocket::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     shared::startup::prepare();
-    shared::startup::main("users", users::Settings::from_env(), users::serve).await
+    shared::startup::main("users", users::Settings::from_env(), users::serve)
 }

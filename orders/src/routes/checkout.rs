@@ -89,19 +89,27 @@ fn empty_order() -> Error {
     ApiError::conflict("The order is empty").into()
 }
 
-/// Asks beers for every line's beer at once. A beer that is gone is reported before beers
-/// being unavailable for another line: removing that line is needed either way.
+/// How many of one checkout's lines are asked about at once.
+const LOOKUPS_AT_ONCE: usize = 8;
+
+/// Asks beers for every line's beer, a few at a time. A beer that is gone is reported before
+/// beers being unavailable for another line: removing that line is needed either way.
 async fn current_prices(
     beers: &BeersClient,
     lines: &[OrderLine],
     request_id: &RequestId,
 ) -> Result<HashMap<Sku, Money>, Error> {
-    let answers = futures::future::join_all(
-        lines
-            .iter()
-            .map(|line| beers.beer(line.sku.as_str(), request_id)),
-    )
-    .await;
+    use futures::StreamExt;
+    // Owned SKUs: a stream over borrowed lines trips the `Send` check of Rocket's handler.
+    let skus: Vec<String> = lines
+        .iter()
+        .map(|line| line.sku.as_str().to_owned())
+        .collect();
+    let answers: Vec<_> = futures::stream::iter(skus)
+        .map(|sku| async move { beers.beer(&sku, request_id).await })
+        .buffered(LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
     let mut prices = HashMap::with_capacity(lines.len());
     let mut unavailable = None;
     for (line, answer) in lines.iter().zip(answers) {
