@@ -1,8 +1,9 @@
 //! Typed HTTP clients for the neighbours: users (token check) and beers (a beer by SKU).
 //! One `reqwest::Client` per process, shared by both, so connections are pooled and reused.
 
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use rocket::tokio::sync::Semaphore;
@@ -91,13 +92,60 @@ impl Neighbour {
     }
 }
 
+/// Users' recent "this token is valid" answers, kept for `TOKEN_CACHE_MS` (off by default).
+/// Only valid tokens are kept, so a flood of made-up tokens neither fills it nor is answered
+/// from it; the price is that a logout or an expiry reaches this service up to that long
+/// later.
+#[derive(Debug)]
+struct TokenCache {
+    keep_for: Duration,
+    entries: Mutex<HashMap<String, (User, Instant)>>,
+}
+
+impl TokenCache {
+    /// Most tokens kept at once; when full, expired entries go, and if none had expired,
+    /// all of them (they are only a shortcut).
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, token: &str) -> Option<User> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(token)
+            .filter(|(_, at)| at.elapsed() < self.keep_for)
+            .map(|(user, _)| user.clone())
+    }
+
+    fn put(&self, token: &str, user: &User) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.retain(|_, (_, at)| at.elapsed() < self.keep_for);
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(token.to_owned(), (user.clone(), Instant::now()));
+    }
+}
+
 #[derive(Debug, Clone)]
-pub struct UsersClient(Neighbour);
+pub struct UsersClient {
+    neighbour: Neighbour,
+    cache: Option<Arc<TokenCache>>,
+}
 
 impl UsersClient {
     /// A client for users at `settings.users_url`.
     pub fn new(http: reqwest::Client, settings: &UpstreamSettings) -> Self {
-        UsersClient(Neighbour::new("users", http, &settings.users_url, settings))
+        let cache = (!settings.token_cache.is_zero()).then(|| {
+            Arc::new(TokenCache {
+                keep_for: settings.token_cache,
+                entries: Mutex::new(HashMap::new()),
+            })
+        });
+        UsersClient {
+            neighbour: Neighbour::new("users", http, &settings.users_url, settings),
+            cache,
+        }
     }
 
     /// The user a token belongs to; `None` when users does not know the token (or it expired).
@@ -106,14 +154,25 @@ impl UsersClient {
         token: &str,
         request_id: &RequestId,
     ) -> Result<Option<User>, Unavailable> {
+        if let Some(user) = self.cache.as_ref().and_then(|cache| cache.get(token)) {
+            return Ok(Some(user));
+        }
+        let answer = self.ask(token, request_id).await?;
+        if let (Some(cache), Some(user)) = (&self.cache, &answer) {
+            cache.put(token, user);
+        }
+        Ok(answer)
+    }
+
+    async fn ask(&self, token: &str, request_id: &RequestId) -> Result<Option<User>, Unavailable> {
         let request = self
-            .0
+            .neighbour
             .http
-            .post(format!("{}/api/users/check_token", self.0.base))
+            .post(format!("{}/api/users/check_token", self.neighbour.base))
             .header(REQUEST_ID_HEADER, &request_id.0)
             .form(&[("token", token)]);
         fetch(
-            &self.0,
+            &self.neighbour,
             request,
             &[StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST],
             request_id,

@@ -111,10 +111,14 @@ pub struct UpstreamSettings {
     /// Calls to each neighbour in flight at once (so also connections to it); more wait for a
     /// free one within `timeout`.
     pub max_connections: usize,
+    /// How long beers and orders trust users' answer that a token is valid
+    /// (`TOKEN_CACHE_MS`); zero asks users on every request.
+    pub token_cache: Duration,
 }
 
 impl UpstreamSettings {
-    /// Reads `USERS_URL`, `BEERS_URL`, `UPSTREAM_TIMEOUT_MS` and `UPSTREAM_MAX_CONNECTIONS`.
+    /// Reads `USERS_URL`, `BEERS_URL`, `UPSTREAM_TIMEOUT_MS`, `UPSTREAM_MAX_CONNECTIONS` and
+    /// `TOKEN_CACHE_MS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let timeout_ms: u64 = parse_var("UPSTREAM_TIMEOUT_MS", 2000)?;
         if timeout_ms == 0 {
@@ -131,6 +135,7 @@ impl UpstreamSettings {
             beers_url: var("BEERS_URL").unwrap_or_else(|| "http://127.0.0.1:5002".into()),
             timeout: Duration::from_millis(timeout_ms),
             max_connections,
+            token_cache: Duration::from_millis(parse_var("TOKEN_CACHE_MS", 0)?),
         })
     }
 }

@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{Build, Rocket, State};
 use rocket::{Request, Response};
-use rocket_prometheus::prometheus::{IntGaugeVec, Opts};
+use rocket_prometheus::prometheus::{IntGauge, IntGaugeVec, Opts};
 use rocket_prometheus::PrometheusMetrics;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -91,7 +91,20 @@ impl Modify for TokenAuth {
 }
 
 /// Keeps the pool gauge current: after every response, which is also before every scrape.
-struct PoolGauge(IntGaugeVec);
+/// The two series are looked up once, not by label on every response.
+struct PoolGauge {
+    idle: IntGauge,
+    in_use: IntGauge,
+}
+
+impl PoolGauge {
+    fn new(gauge: &IntGaugeVec) -> Self {
+        PoolGauge {
+            idle: gauge.with_label_values(&["idle"]),
+            in_use: gauge.with_label_values(&["in_use"]),
+        }
+    }
+}
 
 #[rocket::async_trait]
 impl Fairing for PoolGauge {
@@ -107,8 +120,8 @@ impl Fairing for PoolGauge {
             let state = pool.state();
             let idle = i64::from(state.idle_connections);
             let in_use = i64::from(state.connections) - idle;
-            self.0.with_label_values(&["idle"]).set(idle);
-            self.0.with_label_values(&["in_use"]).set(in_use);
+            self.idle.set(idle);
+            self.in_use.set(in_use);
         }
     }
 }
@@ -136,7 +149,7 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
     );
     let rocket = match pool_gauge {
         Ok(gauge) => match metrics.registry().register(Box::new(gauge.clone())) {
-            Ok(()) => rocket.attach(PoolGauge(gauge)),
+            Ok(()) => rocket.attach(PoolGauge::new(&gauge)),
             Err(error) => {
                 tracing::error!(%error, "cannot export the pool gauge");
                 rocket

@@ -18,6 +18,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const ADMIN: (&str, &str, &str) = ("benchadmin", "benchadmin@example.com", "BenchAdmin123");
 const USER: (&str, &str, &str) = ("benchuser", "benchuser@example.com", "BenchUser123");
 const FIRST_SKU: u32 = 200_000;
+/// The token cache of the second orders instance (`TOKEN_CACHE_MS`).
+const TOKEN_CACHE_MS: u64 = 1000;
 const BEERS: u32 = 100;
 
 /// A beer as `GET /api/beers/<sku>` answers it.
@@ -228,6 +230,51 @@ fn find_or_install_oha() -> Result<PathBuf, BoxError> {
     }
 }
 
+/// Starts one service binary and waits for its first 200 on `/ready`, timing it from exec.
+async fn start_service(
+    http: &reqwest::Client,
+    bin_dir: &Path,
+    run_dir: &Path,
+    binary: &'static str,
+    name: &'static str,
+    env: &[(String, String)],
+    url: &str,
+) -> Result<Service, BoxError> {
+    let log = std::fs::File::create(run_dir.join(format!("{name}.log")))?;
+    let started = Instant::now();
+    let child = Command::new(bin_dir.join(binary))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let mut service = Service {
+        name,
+        child,
+        ready: Duration::ZERO,
+    };
+    loop {
+        if let Ok(r) = http.get(format!("{url}/ready")).send().await {
+            if r.status() == reqwest::StatusCode::OK {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("{name} was not ready within 30 s").into());
+        }
+        if let Ok(Some(status)) = service.child.try_wait() {
+            return Err(format!(
+                "{name} exited ({status}); see its log in {}",
+                run_dir.display()
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    service.ready = started.elapsed();
+    Ok(service)
+}
+
 fn free_port() -> Result<u16, BoxError> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -313,40 +360,23 @@ async fn bench(options: Options) -> Result<(), BoxError> {
         ("orders", ports.2, &orders_url),
     ] {
         let env = common(&name.to_uppercase(), port);
-        let log = std::fs::File::create(run_dir.join(format!("{name}.log")))?;
-        let started = Instant::now();
-        let child = Command::new(bin_dir.join(name))
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
-        let mut service = Service {
-            name,
-            child,
-            ready: Duration::ZERO,
-        };
-        loop {
-            if let Ok(r) = http.get(format!("{url}/ready")).send().await {
-                if r.status() == reqwest::StatusCode::OK {
-                    break;
-                }
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                return Err(format!("{name} was not ready within 30 s").into());
-            }
-            if let Ok(Some(status)) = service.child.try_wait() {
-                return Err(format!(
-                    "{name} exited ({status}); see its log in {}",
-                    run_dir.display()
-                )
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        service.ready = started.elapsed();
-        services.push(service);
+        services.push(start_service(&http, bin_dir, &run_dir, name, name, &env, url).await?);
     }
+    // A second orders on the same database with the opt-in token cache, for one scenario.
+    let cached_port = free_port()?;
+    let cached_url = format!("http://127.0.0.1:{cached_port}");
+    let mut env = common("ORDERS", cached_port);
+    env.push(("TOKEN_CACHE_MS".into(), TOKEN_CACHE_MS.to_string()));
+    let cached_orders = start_service(
+        &http,
+        bin_dir,
+        &run_dir,
+        "orders",
+        "orders-cached",
+        &env,
+        &cached_url,
+    )
+    .await?;
 
     // Data: an administrator, 100 beers, a customer with a token and an open order.
     let users_env = common("USERS", ports.0);
@@ -515,6 +545,19 @@ async fn bench(options: Options) -> Result<(), BoxError> {
         load,
         Some(0.25),
     );
+
+    println!("running: GET /api/orders/current with the token cache");
+    let load = oha
+        .get(&format!("{cached_url}/api/orders/current"), &[&auth])
+        .await?;
+    push(
+        &mut rows,
+        ceiling_rps,
+        &format!("  same, TOKEN_CACHE_MS={TOKEN_CACHE_MS}"),
+        load,
+        Some(0.25),
+    );
+    drop(cached_orders);
 
     println!("running: PUT /api/orders/current");
     // One line per beer, so no order line reaches its limit of 10000 during the run.

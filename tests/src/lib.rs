@@ -46,6 +46,8 @@ pub struct Options {
     pub token_ttl: Duration,
     pub upstream_timeout: Duration,
     pub login_throttle: users::domain::LoginThrottle,
+    /// `TOKEN_CACHE_MS` of beers and orders (zero: ask users every time, the default).
+    pub token_cache: Duration,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(86_400),
             upstream_timeout: Duration::from_secs(2),
             login_throttle: users::domain::LoginThrottle::default(),
+            token_cache: Duration::ZERO,
         }
     }
 }
@@ -312,6 +315,7 @@ fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSett
         beers_url: beers_url.to_owned(),
         timeout: options.upstream_timeout,
         max_connections: 32,
+        token_cache: options.token_cache,
     }
 }
 
