@@ -28,15 +28,21 @@ impl Settings {
                 "USERS_TOKEN_TTL must be at least 1 second".into(),
             ));
         }
+        let hashing_concurrency = parse_var(
+            "USERS_HASHING_CONCURRENCY",
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        )?;
+        if hashing_concurrency == 0 {
+            return Err(ConfigError(
+                "USERS_HASHING_CONCURRENCY must be at least 1".into(),
+            ));
+        }
         let defaults = LoginThrottle::default();
         let window: u64 = parse_var("USERS_LOGIN_WINDOW_SECS", defaults.window.as_secs())?;
         Ok(Settings {
             service: ServiceSettings::from_env("users", 5001)?,
             token_ttl: Duration::from_secs(ttl),
-            hashing_concurrency: parse_var(
-                "USERS_HASHING_CONCURRENCY",
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            )?,
+            hashing_concurrency,
             login_throttle: LoginThrottle {
                 window: Duration::from_secs(window),
                 per_username: parse_var("USERS_LOGIN_MAX_FAILURES", defaults.per_username)?,
