@@ -37,17 +37,14 @@ where
             return ExitCode::from(2);
         }
     };
-    let runtime = match runtime(&settings.as_ref().pool) {
-        Ok(runtime) => runtime,
+    let pool = settings.as_ref().pool.clone();
+    let outcome = match run(&pool, serve(settings)) {
+        Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("{service}: cannot start the runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(serve(settings));
-    // As Rocket's own `launch` does: tasks still running after a graceful shutdown get half a
-    // second, not forever.
-    runtime.shutdown_timeout(Duration::from_millis(500));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -75,4 +72,13 @@ pub fn runtime(pool: &PoolSettings) -> std::io::Result<rocket::tokio::runtime::R
         .thread_name("rocket-worker-thread")
         .max_blocking_threads(pool.max_size.max(1) as usize)
         .build()
+}
+
+/// Runs `work` to completion on a service's runtime (see [`runtime`]). As Rocket's own
+/// `launch` does, tasks still running after a graceful shutdown get half a second, not forever.
+pub fn run<F: Future>(pool: &PoolSettings, work: F) -> std::io::Result<F::Output> {
+    let runtime = runtime(pool)?;
+    let outcome = runtime.block_on(work);
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    Ok(outcome)
 }

@@ -154,10 +154,8 @@ where
     Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
 {
     let settings = settings.map_err(|e| format!("{name}: bad configuration: {e}"))?;
-    let runtime = shared::startup::runtime(&settings.as_ref().pool)?;
-    let outcome = runtime.block_on(serve(settings));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    outcome
+    let pool = settings.as_ref().pool.clone();
+    shared::startup::run(&pool, serve(settings))?
 }
 
 fn users_command(command: UsersCommand) -> Result<(), BoxError> {
