@@ -193,6 +193,26 @@ fn parse_oha(stdout: &[u8]) -> Result<Load, BoxError> {
 }
 
 /// `oha` on PATH or in ~/.cargo/bin, else installed with cargo.
+/// Under `cargo run`, brings the service binaries beside tasks up to date with the same
+/// profile, so the bench never measures a stale build (and works on a fresh clone). Run as
+/// a plain binary (no cargo around), it uses the binaries as they are.
+fn build_services(bin_dir: &Path) -> Result<(), BoxError> {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return Ok(());
+    };
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet", "--workspace", "--bins"]);
+    if bin_dir.file_name().is_some_and(|dir| dir == "release") {
+        command.arg("--release");
+    }
+    println!("bench: building the services (cargo build --workspace --bins)");
+    if command.status()?.success() {
+        Ok(())
+    } else {
+        Err("building the services failed".into())
+    }
+}
+
 fn find_or_install_oha() -> Result<PathBuf, BoxError> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join("oha")).collect())
@@ -278,10 +298,11 @@ async fn bench(options: Options) -> Result<(), BoxError> {
     let run_dir = bench_dir.join("run");
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)?;
+    build_services(bin_dir)?;
     for name in ["users", "beers", "orders"] {
         if !bin_dir.join(name).is_file() {
             return Err(format!(
-                "{} is missing: build it with `cargo build --release -p {name}`",
+                "{} is missing: build it with `cargo build --release --workspace --bins`",
                 bin_dir.join(name).display()
             )
             .into());

@@ -23,11 +23,16 @@ pub fn binary(name: &str) -> PathBuf {
         .expect("a target folder")
         .to_path_buf();
     let path = profile_dir.join(name);
+    // The same selection as `cargo test --workspace` and CI's other builds (`--workspace
+    // --bins`): a narrower one (`-p users`) unifies dependency features differently and
+    // compiles a second copy of half the dependencies.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", name, "--bin", name])
-        .status()
-        .expect("cargo runs");
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet", "--workspace", "--bins"]);
+    if profile_dir.file_name().is_some_and(|dir| dir == "release") {
+        command.arg("--release");
+    }
+    let status = command.status().expect("cargo runs");
     assert!(status.success(), "building {name}");
     path
 }
