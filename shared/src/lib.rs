@@ -1,6 +1,7 @@
 //! What every brewery service needs the same way. No business rules of any one service live here.
 
 pub mod auth;
+pub mod cargo;
 pub mod clients;
 pub mod config;
 pub mod db;

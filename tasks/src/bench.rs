@@ -197,10 +197,10 @@ fn parse_oha(stdout: &[u8]) -> Result<Load, BoxError> {
 /// profile, so the bench never measures a stale build (and works on a fresh clone). Run as
 /// a plain binary (no cargo around), it uses the binaries as they are.
 fn build_services(bin_dir: &Path) -> Result<(), BoxError> {
-    let Some(cargo) = std::env::var_os("CARGO") else {
+    if std::env::var_os("CARGO").is_none() {
         return Ok(());
-    };
-    let mut command = Command::new(cargo);
+    }
+    let mut command = shared::cargo::command();
     command.args(["build", "--quiet", "--workspace", "--bins"]);
     if bin_dir.file_name().is_some_and(|dir| dir == "release") {
         command.arg("--release");
@@ -223,8 +223,7 @@ fn find_or_install_oha() -> Result<PathBuf, BoxError> {
         return Ok(found);
     }
     println!("oha not found: installing it with `cargo install oha --locked`");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let status = shared::cargo::command()
         .args(["install", "oha", "--locked"])
         .status()?;
     match cargo_bin {

@@ -1,7 +1,5 @@
 //! `tasks test`: every test, on both backends, with one command.
 
-use std::process::Command;
-
 use shared::scratch::POSTGRES_VARIABLE;
 
 use crate::pg::{cluster_dir, Cluster};
@@ -33,8 +31,7 @@ pub fn run(extra: &[String]) -> Result<(), BoxError> {
 }
 
 fn cargo_test(packages: &[&str], extra: &[String], postgres: Option<&str>) -> Result<(), BoxError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = shared::cargo::command();
     command.arg("test").args(packages).args(extra);
     match postgres {
         Some(url) => command.env(POSTGRES_VARIABLE, url),

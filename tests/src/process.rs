@@ -26,8 +26,7 @@ pub fn binary(name: &str) -> PathBuf {
     // The same selection as `cargo test --workspace` and CI's other builds (`--workspace
     // --bins`): a narrower one (`-p users`) unifies dependency features differently and
     // compiles a second copy of half the dependencies.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = shared::cargo::command();
     command.args(["build", "--quiet", "--workspace", "--bins"]);
     if profile_dir.file_name().is_some_and(|dir| dir == "release") {
         command.arg("--release");
