@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::{ContentType, Status};
+use rocket::tokio::io::AsyncReadExt;
 use rocket::Request;
 
 use crate::error::{remember_guard_failure, ApiError, FieldErrors};
@@ -127,15 +128,19 @@ impl<'r> FromData<'r> for Fields {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let fail = |error: ApiError| data::Outcome::Error(remember_guard_failure(req, error));
-        let body = match data.open(BODY_LIMIT_BYTES.bytes()).into_bytes().await {
-            Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => return fail(crate::error::default_error(Status::PayloadTooLarge)),
-            Err(e) => {
-                return fail(ApiError::bad_request(format!(
-                    "The request body could not be read: {e}"
-                )))
-            }
-        };
+        // One byte past the limit tells a body over it from one exactly at it. Rocket's
+        // `into_bytes` would copy through a zeroed 8 KiB buffer on every request (6 % of
+        // users' instructions in `check_token`); this reads into a vector of the body's size.
+        let mut stream = data.open((BODY_LIMIT_BYTES + 1).bytes());
+        let mut body = Vec::with_capacity(stream.hint());
+        if let Err(e) = stream.read_to_end(&mut body).await {
+            return fail(ApiError::bad_request(format!(
+                "The request body could not be read: {e}"
+            )));
+        }
+        if body.len() as u64 > BODY_LIMIT_BYTES {
+            return fail(crate::error::default_error(Status::PayloadTooLarge));
+        }
         let Ok(body) = String::from_utf8(body) else {
             return fail(ApiError::bad_request("The request body is not valid UTF-8"));
         };

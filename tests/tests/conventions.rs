@@ -89,6 +89,24 @@ async fn bad_bodies_get_the_right_status() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // The limit is 64 KiB exactly: a body of that size is read (and judged on its fields),
+    // one byte more is refused.
+    for (extra, expected) in [
+        (0, StatusCode::BAD_REQUEST),
+        (1, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let body = format!(
+            "username={}",
+            "a".repeat(64 * 1024 - "username=".len() + extra)
+        );
+        let (status, answer) = call(
+            trio.users(Method::POST, "/api/users/register")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, expected, "{extra} byte(s) over: {answer}");
+    }
     let (status, _) = call(
         trio.users(Method::POST, "/api/users/login")
             .header("Content-Type", "text/plain")

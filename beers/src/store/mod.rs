@@ -56,10 +56,10 @@ pub fn beers_page(conn: &mut AnyConnection, page: Page) -> Result<Vec<BeerRow>, 
 }
 
 pub fn beer_by_sku(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<BeerRow>, DbError> {
-    Ok(beers::table
+    Ok(shared::on_backend!(conn, |c| beers::table
         .filter(beers::sku.eq(sku.as_str()))
-        .first::<BeerRow>(conn)
-        .optional()?)
+        .first::<BeerRow>(c)
+        .optional())?)
 }
 
 pub fn sku_exists(conn: &mut AnyConnection, sku: &Sku) -> Result<bool, DbError> {

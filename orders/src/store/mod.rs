@@ -183,10 +183,10 @@ fn open_or_new_order_row(
 }
 
 fn line_rows(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<LineRow>, DbError> {
-    Ok(order_lines::table
+    Ok(shared::on_backend!(conn, |c| order_lines::table
         .filter(order_lines::order_id.eq(order_id))
         .order(order_lines::id.asc())
-        .load::<LineRow>(conn)?)
+        .load::<LineRow>(c))?)
 }
 
 /// The lines of an order, oldest first.

@@ -157,13 +157,14 @@ pub fn user_by_token(
     conn: &mut AnyConnection,
     hash: &TokenHash,
 ) -> Result<Option<UserRow>, DbError> {
-    Ok(tokens::table
+    let now = shared::time::now();
+    Ok(shared::on_backend!(conn, |c| tokens::table
         .inner_join(users::table)
         .filter(tokens::token_hash.eq(hash.as_str()))
-        .filter(tokens::time_expires.gt(shared::time::now()))
+        .filter(tokens::time_expires.gt(now))
         .select(users::all_columns)
-        .first::<UserRow>(conn)
-        .optional()?)
+        .first::<UserRow>(c)
+        .optional())?)
 }
 
 /// Revokes one token; whether it existed (and had not expired).
