@@ -192,7 +192,6 @@ fn parse_oha(stdout: &[u8]) -> Result<Load, BoxError> {
     })
 }
 
-/// `oha` on PATH or in ~/.cargo/bin, else installed with cargo.
 /// Under `cargo run`, brings the service binaries beside tasks up to date with the same
 /// profile, so the bench never measures a stale build (and works on a fresh clone). Run as
 /// a plain binary (no cargo around), it uses the binaries as they are.
@@ -213,6 +212,11 @@ fn build_services(bin_dir: &Path) -> Result<(), BoxError> {
     }
 }
 
+/// The oha release the bench installs when none is found: pinned, and built from its own
+/// lock file, so a fresh machine gets the same load generator as the figures in the README.
+const OHA_VERSION: &str = "1.16.0";
+
+/// `oha` on PATH or in ~/.cargo/bin, else installed with cargo.
 fn find_or_install_oha() -> Result<PathBuf, BoxError> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join("oha")).collect())
@@ -222,9 +226,11 @@ fn find_or_install_oha() -> Result<PathBuf, BoxError> {
     if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
         return Ok(found);
     }
-    println!("oha not found: installing it with `cargo install oha --locked`");
+    println!(
+        "oha not found: installing it with `cargo install oha --version {OHA_VERSION} --locked`"
+    );
     let status = shared::cargo::command()
-        .args(["install", "oha", "--locked"])
+        .args(["install", "oha", "--version", OHA_VERSION, "--locked"])
         .status()?;
     match cargo_bin {
         Some(path) if status.success() && path.is_file() => Ok(path),
