@@ -873,8 +873,9 @@ const JOURNEY_STEPS: [(&str, u16); 5] = [
 ];
 const JOURNEY_PASSWORD: &str = "Journey12345";
 
-/// Where the journey's requests go. The services listen on different ports, so every
-/// request names its absolute URL (goose sends a URL that has a host as it is).
+/// What the journey's goose users share: where their requests go, and the durations of the
+/// journeys they completed. The services listen on different ports, so every request names
+/// its absolute URL (goose sends a URL that has a host as it is).
 struct JourneyUrls {
     users: String,
     beers: String,
