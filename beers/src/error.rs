@@ -3,7 +3,6 @@
 use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::db::DbError;
-use shared::request::RequestId;
 use shared::{ApiError, FieldErrors};
 
 pub const SKU_TAKEN: &str = "is already taken";
@@ -27,6 +26,15 @@ impl From<FieldErrors> for Error {
     }
 }
 
+impl shared::db::StoreError for Error {
+    fn as_db_error(&self) -> Option<&DbError> {
+        match self {
+            Error::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 impl Error {
     /// What the client is told; storage failures become a 500 that says nothing internal.
     fn into_api_error(self) -> ApiError {
@@ -47,8 +55,7 @@ impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         // Logged here, once, where the request id is at hand.
         if let Error::Store(error) = &self {
-            let request_id = RequestId::of(req);
-            tracing::error!(request_id = %request_id.0, %error, "beers storage failed");
+            shared::db::log_failure(req, error);
         }
         self.into_api_error().respond_to(req)
     }

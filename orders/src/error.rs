@@ -4,7 +4,6 @@ use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::clients::Unavailable;
 use shared::db::DbError;
-use shared::request::RequestId;
 use shared::{ApiError, FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,20 +27,25 @@ impl From<FieldErrors> for Error {
     }
 }
 
-impl Error {
-    pub fn into_api_error(self, request_id: &RequestId) -> ApiError {
+impl shared::db::StoreError for Error {
+    fn as_db_error(&self) -> Option<&DbError> {
         match self {
-            Error::Api(error) => error,
-            Error::Store(error) => {
-                tracing::error!(request_id = %request_id.0, %error, "request failed");
-                ApiError::storage(&error)
-            }
+            Error::Store(error) => Some(error),
+            Error::Api(_) => None,
         }
     }
 }
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        self.into_api_error(&RequestId::of(req)).respond_to(req)
+        // Logged here, once, where the request id is at hand.
+        let answer = match self {
+            Error::Api(error) => error,
+            Error::Store(error) => {
+                shared::db::log_failure(req, &error);
+                ApiError::storage(&error)
+            }
+        };
+        answer.respond_to(req)
     }
 }

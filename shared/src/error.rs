@@ -66,13 +66,18 @@ impl ApiError {
     }
 
     /// What a storage failure tells the client: 503 when the database cannot be used (as
-    /// `/ready` says then; retrying later helps), else a 500 that says nothing internal. The
-    /// caller logs the cause once.
+    /// `/ready` says then; retrying later helps), 507 when its disk is full (nothing was
+    /// written), else a 500 that says nothing internal. The caller logs the cause once.
     pub fn storage(error: &crate::db::DbError) -> Self {
-        if error.is_unavailable() {
-            Self::new(Status::ServiceUnavailable, "The database does not answer")
-        } else {
-            Self::internal()
+        match error.outage() {
+            Some(crate::db::Outage::Unavailable) => {
+                Self::new(Status::ServiceUnavailable, "The database does not answer")
+            }
+            Some(crate::db::Outage::DiskFull) => Self::new(
+                Status::InsufficientStorage,
+                "The database's disk is full: nothing was written",
+            ),
+            None => Self::internal(),
         }
     }
 

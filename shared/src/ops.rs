@@ -34,7 +34,11 @@ pub async fn ready(pool: &State<Pool>) -> Result<Json<Value>, ApiError> {
     match crate::db::ping(pool).await {
         Ok(()) => Ok(Json(json!({"status": "ready"}))),
         Err(error) => {
-            tracing::warn!(%error, "not ready: the database does not answer");
+            // Once per outage, as for requests: a probe every few seconds would fill the log.
+            let outage = error.outage().unwrap_or(crate::db::Outage::Unavailable);
+            if pool.outage_starts(outage) {
+                tracing::error!(%error, "not ready: {}", outage.describe());
+            }
             Err(ApiError::new(
                 Status::ServiceUnavailable,
                 "The database does not answer",

@@ -22,23 +22,28 @@ pub struct ScratchDatabase {
 impl ScratchDatabase {
     /// A new database for `purpose` (a short identifier such as `users`).
     pub fn create(purpose: &str, sqlite_folder: &Path) -> Result<Self, DbError> {
-        let Some(admin_url) = crate::config::var(POSTGRES_VARIABLE) else {
-            return Ok(ScratchDatabase {
+        match crate::config::var(POSTGRES_VARIABLE) {
+            Some(admin_url) => Self::create_on(purpose, &admin_url),
+            None => Ok(ScratchDatabase {
                 url: DatabaseUrl::Sqlite(sqlite_folder.join(format!("{purpose}.db"))),
                 postgres: None,
-            });
-        };
+            }),
+        }
+    }
+
+    /// A new PostgreSQL database for `purpose` on the server of `admin_url`.
+    pub fn create_on(purpose: &str, admin_url: &str) -> Result<Self, DbError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("scratch_{purpose}_{}", &id[..12]);
-        let mut admin = diesel::PgConnection::establish(&admin_url)
+        let mut admin = diesel::PgConnection::establish(admin_url)
             .map_err(|e| DbError::Connect(e.to_string()))?;
         diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin)?;
         let base = admin_url
             .rsplit_once('/')
-            .map_or(&*admin_url, |(base, _)| base);
+            .map_or(admin_url, |(base, _)| base);
         Ok(ScratchDatabase {
             url: DatabaseUrl::Postgres(format!("{base}/{name}")),
-            postgres: Some((admin_url, name)),
+            postgres: Some((admin_url.to_owned(), name)),
         })
     }
 }

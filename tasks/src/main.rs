@@ -1,7 +1,8 @@
 //! `tasks`: the brewery trio's command line — serve, set up, seed, create an admin.
 
 mod bench;
-mod pg;
+use tasks::pg;
+
 mod serve_all;
 mod test;
 

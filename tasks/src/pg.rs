@@ -97,6 +97,17 @@ impl Cluster {
             }
         }
         let port = free_port()?;
+        self.start_server(port)?;
+        std::fs::write(self.port_file(), port.to_string())?;
+        let mut admin = PgConnection::establish(&self.url("postgres").ok_or("no port")?)?;
+        for service in SERVICES {
+            create_database(&mut admin, service)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server of a cluster that exists, on `port`.
+    fn start_server(&self, port: u16) -> Result<(), BoxError> {
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.dir.display()
@@ -120,12 +131,34 @@ impl Cluster {
             )
             .into());
         }
-        std::fs::write(self.port_file(), port.to_string())?;
-        let mut admin = PgConnection::establish(&self.url("postgres").ok_or("no port")?)?;
-        for service in SERVICES {
-            create_database(&mut admin, service)?;
-        }
         Ok(())
+    }
+
+    /// Stops the server the way `mode` says (`smart`, `fast` or `immediate`, which is a crash
+    /// as far as clients can tell) and keeps the cluster, for [`Self::resume`].
+    pub fn halt(&self, mode: &str) -> Result<(), BoxError> {
+        let output = self.pg_ctl(&[
+            "stop",
+            "-w",
+            "-m",
+            mode,
+            "-D",
+            &self.data().to_string_lossy(),
+        ])?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into())
+        }
+    }
+
+    /// Starts a halted server again on its port; returns once it accepts connections.
+    pub fn resume(&self) -> Result<(), BoxError> {
+        self.start_server(self.port().ok_or("the cluster has no port")?)
     }
 
     /// Stops the server and removes the cluster's folder.

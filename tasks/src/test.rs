@@ -2,7 +2,7 @@
 
 use shared::scratch::POSTGRES_VARIABLE;
 
-use crate::pg::{cluster_dir, Cluster};
+use tasks::pg::{cluster_dir, Cluster};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

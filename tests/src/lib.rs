@@ -48,6 +48,8 @@ pub struct Options {
     pub login_throttle: users::domain::LoginThrottle,
     /// `TOKEN_CACHE_MS` of beers and orders (zero: ask users every time, the default).
     pub token_cache: Duration,
+    /// `*_DB_TIMEOUT_MS` of every service.
+    pub db_timeout: Duration,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             upstream_timeout: Duration::from_secs(2),
             login_throttle: users::domain::LoginThrottle::default(),
             token_cache: Duration::ZERO,
+            db_timeout: PoolSettings::default().connection_timeout,
         }
     }
 }
@@ -98,12 +101,15 @@ fn localhost() -> IpAddr {
     IpAddr::from([127, 0, 0, 1])
 }
 
-fn service_settings(database: &DatabaseUrl, port: u16) -> ServiceSettings {
+fn service_settings(database: &DatabaseUrl, options: &Options, port: u16) -> ServiceSettings {
     ServiceSettings {
         address: localhost(),
         port,
         database_url: database.clone(),
-        pool: PoolSettings::default(),
+        pool: PoolSettings {
+            connection_timeout: options.db_timeout,
+            ..PoolSettings::default()
+        },
     }
 }
 
@@ -140,6 +146,11 @@ impl Trio {
     pub async fn start_with(options: Options) -> Trio {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let databases = Databases::fresh(&dir).expect("fresh databases");
+        Self::start_on(options, databases, dir).await
+    }
+
+    /// The trio on databases the test made itself (a private server, a small filesystem).
+    pub async fn start_on(options: Options, databases: Databases, dir: TempDir) -> Trio {
         let users = start_users(&databases, &options, 0)
             .await
             .expect("users starts");
@@ -297,7 +308,7 @@ pub async fn start_users(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = users::Settings {
-        service: service_settings(&databases.users.url, port),
+        service: service_settings(&databases.users.url, options, port),
         token_ttl: options.token_ttl,
         login_throttle: options.login_throttle,
         hashing_concurrency: 4,
@@ -326,7 +337,7 @@ pub async fn start_beers(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = beers::Settings {
-        service: service_settings(&databases.beers.url, port),
+        service: service_settings(&databases.beers.url, options, port),
         upstream: upstream(options, users_url, ""),
     };
     let pool = {
@@ -344,7 +355,7 @@ pub async fn start_orders(
     port: u16,
 ) -> Result<Service, BoxError> {
     let settings = orders::Settings {
-        service: service_settings(&databases.orders.url, port),
+        service: service_settings(&databases.orders.url, options, port),
         upstream: upstream(options, users_url, beers_url),
     };
     let pool = {

@@ -72,13 +72,11 @@ fn pooled_connections_carry_the_documented_settings() {
 #[test]
 fn a_postgres_server_that_is_down_is_reported_with_its_real_reason() {
     let url = shared::db::DatabaseUrl::parse("postgres://nobody@127.0.0.1:9/none");
-    let settings = PoolSettings {
-        connection_timeout: Duration::from_millis(500),
-        ..PoolSettings::default()
-    };
-    let pool = r2d2::Pool::builder()
-        .connection_timeout(settings.connection_timeout)
-        .build_unchecked(shared::db::Manager::new(url, None));
+    let pool = shared::db::Pool::new(
+        shared::db::Manager::new(url, None),
+        4,
+        Duration::from_millis(500),
+    );
     let error = pool
         .get()
         .err()

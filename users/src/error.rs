@@ -25,24 +25,30 @@ impl From<rocket::tokio::task::JoinError> for Error {
     }
 }
 
-impl Error {
-    pub fn into_api_error(self, request_id: &RequestId) -> ApiError {
+impl shared::db::StoreError for Error {
+    fn as_db_error(&self) -> Option<&DbError> {
         match self {
-            Error::Api(error) => error,
-            Error::Store(error) => {
-                tracing::error!(request_id = %request_id.0, %error, "request failed");
-                ApiError::storage(&error)
-            }
-            internal => {
-                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
-                ApiError::internal()
-            }
+            Error::Store(error) => Some(error),
+            _ => None,
         }
     }
 }
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        self.into_api_error(&RequestId::of(req)).respond_to(req)
+        // Logged here, once, where the request id is at hand.
+        let answer = match self {
+            Error::Api(error) => error,
+            Error::Store(error) => {
+                shared::db::log_failure(req, &error);
+                ApiError::storage(&error)
+            }
+            internal => {
+                let request_id = RequestId::of(req);
+                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
+                ApiError::internal()
+            }
+        };
+        answer.respond_to(req)
     }
 }

@@ -81,7 +81,7 @@ pub fn create_admin(
     };
     let mut errors = shared::FieldErrors::new();
     let username = errors.check("username", Username::parse(username));
-    let mut conn = pool.get().map_err(|e| internal(e.into()))?;
+    let mut conn = pool.get().map_err(internal)?;
     if let Some(username) = &username {
         if let Some(row) =
             store::user_by_username(&mut conn, username.as_str()).map_err(internal)?

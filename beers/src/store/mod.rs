@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use rust_decimal::Decimal;
-use shared::db::{AnyConnection, DbError};
+use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::Beer;
 use shared::paging::Page;
 
@@ -78,18 +78,20 @@ pub fn insert_beer(
 ) -> Result<Result<BeerRow, SkuTaken>, DbError> {
     let now = shared::time::now();
     let details = &beer.details;
-    let inserted = diesel::insert_into(beers::table)
-        .values((
-            beers::sku.eq(beer.sku.as_str()),
-            beers::name.eq(details.name.as_str()),
-            beers::price_cents.eq(details.price.cents()),
-            beers::image.eq(details.image.as_deref()),
-            beers::time_created.eq(now),
-            beers::time_modified.eq(now),
-        ))
-        .returning(beers::all_columns)
-        .get_result::<BeerRow>(conn)
-        .map_err(DbError::from);
+    let inserted = write_transaction(conn, |conn| {
+        diesel::insert_into(beers::table)
+            .values((
+                beers::sku.eq(beer.sku.as_str()),
+                beers::name.eq(details.name.as_str()),
+                beers::price_cents.eq(details.price.cents()),
+                beers::image.eq(details.image.as_deref()),
+                beers::time_created.eq(now),
+                beers::time_modified.eq(now),
+            ))
+            .returning(beers::all_columns)
+            .get_result::<BeerRow>(conn)
+            .map_err(DbError::from)
+    });
     match inserted {
         Ok(row) => Ok(Ok(row)),
         Err(error) if error.unique_violation().is_some() => Ok(Err(SkuTaken)),
@@ -103,24 +105,29 @@ pub fn update_beer(
     sku: &Sku,
     details: &BeerDetails,
 ) -> Result<Option<BeerRow>, DbError> {
-    Ok(
-        diesel::update(beers::table.filter(beers::sku.eq(sku.as_str())))
-            .set((
-                beers::name.eq(details.name.as_str()),
-                beers::price_cents.eq(details.price.cents()),
-                beers::image.eq(details.image.as_deref()),
-                beers::time_modified.eq(shared::time::now()),
-            ))
-            .returning(beers::all_columns)
-            .get_result::<BeerRow>(conn)
-            .optional()?,
-    )
+    write_transaction(conn, |conn| {
+        Ok(
+            diesel::update(beers::table.filter(beers::sku.eq(sku.as_str())))
+                .set((
+                    beers::name.eq(details.name.as_str()),
+                    beers::price_cents.eq(details.price.cents()),
+                    beers::image.eq(details.image.as_deref()),
+                    beers::time_modified.eq(shared::time::now()),
+                ))
+                .returning(beers::all_columns)
+                .get_result::<BeerRow>(conn)
+                .optional()?,
+        )
+    })
 }
 
 /// Removes the beer with this SKU; whether there was one.
 pub fn delete_beer(conn: &mut AnyConnection, sku: &Sku) -> Result<bool, DbError> {
-    let deleted = diesel::delete(beers::table.filter(beers::sku.eq(sku.as_str()))).execute(conn)?;
-    Ok(deleted > 0)
+    write_transaction(conn, |conn| {
+        let deleted =
+            diesel::delete(beers::table.filter(beers::sku.eq(sku.as_str()))).execute(conn)?;
+        Ok(deleted > 0)
+    })
 }
 
 /// Adds each beer whose SKU is not in the catalogue yet, in order, and leaves the others as

@@ -5,7 +5,7 @@ pub mod schema;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use shared::db::{AnyConnection, DbError};
+use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::User;
 
 use crate::domain::{Email, PersonName, TokenHash, Username};
@@ -93,20 +93,22 @@ pub fn insert_account(
     account: &NewAccount<'_>,
 ) -> Result<Result<UserRow, Taken>, DbError> {
     let now = shared::time::now();
-    let inserted = diesel::insert_into(users::table)
-        .values((
-            users::username.eq(account.username.as_str()),
-            users::email.eq(account.email.as_str()),
-            users::first_name.eq(account.first_name.as_str()),
-            users::last_name.eq(account.last_name.as_str()),
-            users::password_hash.eq(account.password_hash),
-            users::is_admin.eq(account.is_admin),
-            users::time_registered.eq(now),
-            users::time_modified.eq(now),
-        ))
-        .returning(users::all_columns)
-        .get_result::<UserRow>(conn)
-        .map_err(DbError::from);
+    let inserted = write_transaction(conn, |conn| {
+        diesel::insert_into(users::table)
+            .values((
+                users::username.eq(account.username.as_str()),
+                users::email.eq(account.email.as_str()),
+                users::first_name.eq(account.first_name.as_str()),
+                users::last_name.eq(account.last_name.as_str()),
+                users::password_hash.eq(account.password_hash),
+                users::is_admin.eq(account.is_admin),
+                users::time_registered.eq(now),
+                users::time_modified.eq(now),
+            ))
+            .returning(users::all_columns)
+            .get_result::<UserRow>(conn)
+            .map_err(DbError::from)
+    });
     match inserted {
         Ok(row) => Ok(Ok(row)),
         Err(error) => match error.unique_violation() {
@@ -118,13 +120,15 @@ pub fn insert_account(
 }
 
 pub fn make_admin(conn: &mut AnyConnection, user_id: i64) -> Result<UserRow, DbError> {
-    Ok(diesel::update(users::table.find(user_id))
-        .set((
-            users::is_admin.eq(true),
-            users::time_modified.eq(shared::time::now()),
-        ))
-        .returning(users::all_columns)
-        .get_result(conn)?)
+    write_transaction(conn, |conn| {
+        Ok(diesel::update(users::table.find(user_id))
+            .set((
+                users::is_admin.eq(true),
+                users::time_modified.eq(shared::time::now()),
+            ))
+            .returning(users::all_columns)
+            .get_result(conn)?)
+    })
 }
 
 pub fn insert_token(
@@ -134,22 +138,24 @@ pub fn insert_token(
     expires: NaiveDateTime,
 ) -> Result<(), DbError> {
     let now = shared::time::now();
-    // Expired tokens of this user are of no use to anyone; clear them while we are here.
-    diesel::delete(
-        tokens::table
-            .filter(tokens::user_id.eq(user_id))
-            .filter(tokens::time_expires.le(now)),
-    )
-    .execute(conn)?;
-    diesel::insert_into(tokens::table)
-        .values((
-            tokens::user_id.eq(user_id),
-            tokens::token_hash.eq(hash.as_str()),
-            tokens::time_created.eq(now),
-            tokens::time_expires.eq(expires),
-        ))
+    write_transaction(conn, |conn| {
+        // Expired tokens of this user are of no use to anyone; clear them while we are here.
+        diesel::delete(
+            tokens::table
+                .filter(tokens::user_id.eq(user_id))
+                .filter(tokens::time_expires.le(now)),
+        )
         .execute(conn)?;
-    Ok(())
+        diesel::insert_into(tokens::table)
+            .values((
+                tokens::user_id.eq(user_id),
+                tokens::token_hash.eq(hash.as_str()),
+                tokens::time_created.eq(now),
+                tokens::time_expires.eq(expires),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The owner of a token that exists and has not expired.
@@ -169,9 +175,11 @@ pub fn user_by_token(
 
 /// Revokes one token; whether it existed (and had not expired).
 pub fn delete_token(conn: &mut AnyConnection, hash: &TokenHash) -> Result<bool, DbError> {
-    let live = user_by_token(conn, hash)?.is_some();
-    diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
-    Ok(live)
+    write_transaction(conn, |conn| {
+        let live = user_by_token(conn, hash)?.is_some();
+        diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
+        Ok(live)
+    })
 }
 
 /// Which failed logins to count: those for one username or those from one client address.
@@ -213,20 +221,24 @@ pub fn record_attempt(
     client: &str,
     forget_before: NaiveDateTime,
 ) -> Result<i64, DbError> {
-    diesel::delete(login_failures::table.filter(login_failures::time_failed.le(forget_before)))
-        .execute(conn)?;
-    Ok(diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::username.eq(username),
-            login_failures::client.eq(client),
-            login_failures::time_failed.eq(shared::time::now()),
-        ))
-        .returning(login_failures::id)
-        .get_result(conn)?)
+    write_transaction(conn, |conn| {
+        diesel::delete(login_failures::table.filter(login_failures::time_failed.le(forget_before)))
+            .execute(conn)?;
+        Ok(diesel::insert_into(login_failures::table)
+            .values((
+                login_failures::username.eq(username),
+                login_failures::client.eq(client),
+                login_failures::time_failed.eq(shared::time::now()),
+            ))
+            .returning(login_failures::id)
+            .get_result(conn)?)
+    })
 }
 
 /// Forgets one attempt: one that succeeded, or one that was refused before being checked.
 pub fn forget_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), DbError> {
-    diesel::delete(login_failures::table.find(id)).execute(conn)?;
-    Ok(())
+    write_transaction(conn, |conn| {
+        diesel::delete(login_failures::table.find(id)).execute(conn)?;
+        Ok(())
+    })
 }

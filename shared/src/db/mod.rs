@@ -1,13 +1,15 @@
 //! Storage plumbing: one connection type for SQLite and PostgreSQL, the pool, migrations,
-//! write transactions and running Diesel on the blocking pool.
+//! write transactions, running Diesel on the blocking pool, and what a failure means.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+mod pool;
+pub use pool::{Pool, PoolState, PooledConnection};
 
 /// A connection to whichever backend the URL named.
 #[derive(diesel::MultiConnection)]
@@ -34,9 +36,6 @@ macro_rules! on_backend {
         }
     };
 }
-
-pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 /// Which database a `*_DATABASE_URL` points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,29 +84,98 @@ impl std::fmt::Display for DatabaseUrl {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("no database connection: {0}")]
-    Pool(#[from] r2d2::Error),
+    #[error("no database connection was free within {} ms", .0.as_millis())]
+    Busy(Duration),
     #[error("could not connect: {0}")]
     Connect(String),
     #[error("query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// The `COMMIT` of a write transaction failed: nothing was written, unless the connection
+    /// broke while it ran (then nobody knows; see [`DbError::outcome_unknown`]).
+    #[error("commit failed: {0}")]
+    Commit(diesel::result::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
     #[error("database task failed: {0}")]
     Task(String),
 }
 
+/// A condition of the database rather than of one request: it lasts until the database
+/// recovers, so it is answered with a 5xx that says so and logged once, not per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// No connection could be had or kept (server down or restarting, connections killed,
+    /// pool exhausted, lock or statement timeout): 503.
+    Unavailable,
+    /// The database's disk (or quota) is full: writes fail, reads work: 507.
+    DiskFull,
+}
+
 impl DbError {
-    /// Whether the database could not be used at all (no connection within the pool's
-    /// timeout, or the server closed it): a 503 for the client, as `/ready` would say.
-    pub fn is_unavailable(&self) -> bool {
+    /// The lasting condition behind this failure, if it is one (see [`Outage`]).
+    pub fn outage(&self) -> Option<Outage> {
         use diesel::result::{DatabaseErrorKind, Error};
-        matches!(
-            self,
-            DbError::Pool(_)
-                | DbError::Connect(_)
-                | DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
-        )
+        let error = match self {
+            DbError::Busy(_) | DbError::Connect(_) => return Some(Outage::Unavailable),
+            DbError::Query(error) | DbError::Commit(error) => innermost(error),
+            DbError::Migration(_) | DbError::Task(_) => return None,
+        };
+        let Error::DatabaseError(kind, info) = error else {
+            return None;
+        };
+        if matches!(
+            kind,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+        ) {
+            return Some(Outage::Unavailable);
+        }
+        let message = info.message();
+        let says = |words: &[&str]| words.iter().any(|w| message.contains(w));
+        if says(&[
+            "database or disk is full", // SQLite: SQLITE_FULL
+            "No space left on device",  // PostgreSQL: disk_full (53100)
+            "Disk quota exceeded",      // either, on a quota
+        ]) {
+            Some(Outage::DiskFull)
+        } else if says(&[
+            "database is locked",     // SQLite: the busy timeout ran out
+            "disk I/O error",         // SQLite: SQLITE_IOERR
+            "statement timeout",      // PostgreSQL: statement_timeout
+            "terminating connection", // PostgreSQL: the server is shutting down
+            "server closed the connection",
+        ]) {
+            Some(Outage::Unavailable)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the database could not be used at all (no connection, or it broke): a 503
+    /// for the client, as `/ready` would say.
+    pub fn is_unavailable(&self) -> bool {
+        self.outage() == Some(Outage::Unavailable)
+    }
+
+    /// Whether the connection itself failed (the server closed it, or libpq has no connection
+    /// any more), as opposed to a statement that failed on a working connection.
+    pub fn is_connection_failure(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Query(error) | DbError::Commit(error) => matches!(
+                innermost(error),
+                Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                )
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether a write may or may not have been kept: its `COMMIT` was sent and the connection
+    /// broke before the answer came. Such a request is never retried, and never a success.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, DbError::Commit(_)) && self.is_connection_failure()
     }
 
     /// The text of a unique-constraint violation (names the index or column), if this is one.
@@ -126,8 +194,28 @@ impl DbError {
     }
 }
 
-/// Opens connections for the pool, picking the backend by the URL so that a failure keeps
-/// its real message (the derived `establish` would try both and report neither).
+/// The error that started it: a failed `COMMIT` whose rollback failed too is about the commit.
+fn innermost(error: &diesel::result::Error) -> &diesel::result::Error {
+    match error {
+        diesel::result::Error::RollbackErrorOnCommit { commit_error, .. } => commit_error,
+        other => other,
+    }
+}
+
+/// A service's error type, as far as the storage layer needs to see into it: which failures
+/// are the database's, so that [`run`] can tell a lost connection from a refused request.
+pub trait StoreError: From<DbError> {
+    fn as_db_error(&self) -> Option<&DbError>;
+}
+
+impl StoreError for DbError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        Some(self)
+    }
+}
+
+/// Opens connections, picking the backend by the URL so that a failure keeps its real
+/// message (Diesel's derived `establish` would try both and report neither).
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
@@ -141,50 +229,35 @@ impl Manager {
             statement_timeout,
         }
     }
-}
 
-/// SQLite settings applied to every pooled connection. WAL lets readers work beside the one
-/// writer; `synchronous=FULL` makes every acknowledged commit survive power loss, not only a
-/// crash of the process; the busy timeout makes writers wait rather than fail.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
-
-impl ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<AnyConnection, Self::Error> {
-        use diesel::r2d2::Error;
+    /// A new connection with the service's settings applied.
+    pub fn connect(&self) -> Result<AnyConnection, DbError> {
+        let failed = |e: &dyn std::fmt::Display| DbError::Connect(e.to_string());
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                let mut conn =
-                    diesel::PgConnection::establish(url).map_err(Error::ConnectionError)?;
+                let mut conn = diesel::PgConnection::establish(url).map_err(|e| failed(&e))?;
                 if let Some(limit) = self.statement_timeout {
                     conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
-                        .map_err(Error::QueryError)?;
+                        .map_err(|e| failed(&e))?;
                 }
                 Ok(AnyConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn =
-                    diesel::SqliteConnection::establish(&path).map_err(Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(Error::QueryError)?;
+                    diesel::SqliteConnection::establish(&path).map_err(|e| failed(&e))?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| failed(&e))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
-    }
 }
+
+/// SQLite settings applied to every connection. WAL lets readers work beside the one
+/// writer; `synchronous=FULL` makes every acknowledged commit survive power loss, not only a
+/// crash of the process; the busy timeout makes writers wait rather than fail.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 /// Pool settings; see each service's configuration for the environment names.
 #[derive(Debug, Clone)]
@@ -237,25 +310,12 @@ pub fn connect(
         create_parent_folder(path)?;
     }
     let manager = Manager::new(url.clone(), settings.statement_timeout);
-    // One direct connection first: a wrong URL fails at once with the server's own words,
-    // not after the pool's timeout.
-    let mut first = manager
-        .connect()
-        .map_err(|e| DbError::Connect(e.to_string()))?;
+    // One direct connection first: a wrong URL fails at once with the server's own words.
+    let mut first = manager.connect()?;
     run_migrations(&mut first, sqlite_migrations, postgres_migrations)?;
-    drop(first);
-    Ok(r2d2::Pool::builder()
-        .max_size(settings.max_size)
-        .min_idle(Some(1))
-        // No `SELECT 1` before every use: it doubled the work of a point read. A connection
-        // the server dropped fails its next query once (`DbError::is_unavailable`, a 503) and
-        // is then replaced.
-        .test_on_check_out(false)
-        .connection_timeout(settings.connection_timeout)
-        // Failures reach the caller (and its log) through `pool.get()`; r2d2's own handler
-        // would log each retry again.
-        .error_handler(Box::new(r2d2::NopErrorHandler))
-        .build_unchecked(manager))
+    let pool = Pool::new(manager, settings.max_size, settings.connection_timeout);
+    pool.adopt(first);
+    Ok(pool)
 }
 
 fn create_parent_folder(path: &Path) -> Result<(), DbError> {
@@ -278,50 +338,62 @@ pub fn run_migrations(
     result.map_err(|e| DbError::Migration(e.to_string()))
 }
 
-/// Runs `work` inside a transaction that writes. On SQLite it starts with `BEGIN IMMEDIATE`,
-/// taking the write lock up front: a deferred transaction that reads and then writes can
-/// fail with `database is locked` when another writer got there first.
+thread_local! {
+    /// Whether the work [`Pool::run_blocking`] runs on this thread committed a write
+    /// transaction: a success that proves writes are kept again after a full disk.
+    static COMMITTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` inside a transaction that writes, and checks its `COMMIT`: every write goes
+/// through here, because SQLite hands out a `RETURNING` row before an autocommit statement
+/// commits, and a commit that then fails (a full disk) would go unseen. A failed `COMMIT` is
+/// [`DbError::Commit`]. On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the
+/// write lock up front: a deferred transaction that reads and then writes can fail with
+/// `database is locked` when another writer got there first.
 pub fn write_transaction<T, E>(
     conn: &mut AnyConnection,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
-    let AnyConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(work);
+    let begin = match conn {
+        AnyConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        AnyConnection::Postgresql(_) => "BEGIN",
     };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    let outcome = work(conn);
-    let AnyConnection::Sqlite(sqlite) = conn else {
-        unreachable!("the connection cannot change backend inside a transaction")
-    };
-    match outcome {
+    on_backend!(conn, |c| AnsiTransactionManager::begin_transaction_sql(
+        c, begin
+    ))
+    .map_err(DbError::Query)?;
+    match work(conn) {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite)?;
+            on_backend!(conn, |c| AnsiTransactionManager::commit_transaction(c))
+                .map_err(DbError::Commit)?;
+            COMMITTED.with(|committed| committed.set(true));
             Ok(value)
         }
         Err(error) => {
-            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            // A rollback that fails leaves the transaction manager in error, and the pool
+            // then closes the connection; the work's own error is the one worth reporting.
+            let _ = on_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c));
             Err(error)
         }
     }
 }
 
-/// Runs Diesel work on Rocket's blocking pool with a pooled connection.
+/// Runs Diesel work on Rocket's blocking pool with a pooled connection (see
+/// [`Pool::run_blocking`]: on a connection found dead, work that cannot have been kept runs
+/// once more on another connection, so it must be safe to call twice).
 pub async fn run<T, E, F>(pool: &Pool, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    F: FnMut(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<DbError> + Send + 'static,
+    E: StoreError + Send + 'static,
 {
     let pool = pool.clone();
-    rocket::tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(DbError::from)?;
-        work(&mut conn)
-    })
-    .await
-    .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    rocket::tokio::task::spawn_blocking(move || pool.run_blocking(work))
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
 }
 
 /// Whether the database answers a trivial query now.
@@ -330,6 +402,40 @@ pub async fn ping(pool: &Pool) -> Result<(), DbError> {
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     })
     .await
+}
+
+/// Logs a storage failure of a request once: a lasting condition ([`Outage`]) when it starts
+/// (and [`Pool::run_blocking`] logs when it ends), anything else every time, as it happens.
+pub fn log_failure(req: &rocket::Request<'_>, error: &DbError) {
+    let request_id = crate::request::RequestId::of(req);
+    let Some(outage) = error.outage() else {
+        tracing::error!(request_id = %request_id.0, %error, "storage failed");
+        return;
+    };
+    let starts = req
+        .rocket()
+        .state::<Pool>()
+        .is_none_or(|pool| pool.outage_starts(outage));
+    if starts {
+        tracing::error!(
+            request_id = %request_id.0,
+            %error,
+            "{}; requests that need it are refused until it recovers (not logged again for each)",
+            outage.describe()
+        );
+    } else {
+        tracing::debug!(request_id = %request_id.0, %error, "storage failed");
+    }
+}
+
+impl Outage {
+    /// A sentence for the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outage::Unavailable => "the database does not answer",
+            Outage::DiskFull => "the database's disk is full: writes fail, reads work",
+        }
+    }
 }
 
 #[cfg(test)]
