@@ -220,6 +220,7 @@ impl StoreError for DbError {
 pub struct Manager {
     url: DatabaseUrl,
     statement_timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
 }
 
 impl Manager {
@@ -227,6 +228,26 @@ impl Manager {
         Manager {
             url,
             statement_timeout,
+            connect_timeout: None,
+        }
+    }
+
+    /// Gives up opening a PostgreSQL connection after `limit` (libpq's `connect_timeout`,
+    /// in whole seconds and at least 2, unless the URL sets one): without it a server that
+    /// accepts TCP but never answers would hold a request past the pool's timeout.
+    pub fn with_connect_timeout(mut self, limit: Duration) -> Self {
+        self.connect_timeout = Some(limit);
+        self
+    }
+
+    fn postgres_url<'a>(&self, url: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.connect_timeout {
+            Some(limit) if !url.contains("connect_timeout=") => {
+                let seconds = limit.as_millis().div_ceil(1000).max(2);
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}connect_timeout={seconds}").into()
+            }
+            _ => url.into(),
         }
     }
 
@@ -235,7 +256,8 @@ impl Manager {
         let failed = |e: &dyn std::fmt::Display| DbError::Connect(e.to_string());
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                let mut conn = diesel::PgConnection::establish(url).map_err(|e| failed(&e))?;
+                let mut conn = diesel::PgConnection::establish(&self.postgres_url(url))
+                    .map_err(|e| failed(&e))?;
                 if let Some(limit) = self.statement_timeout {
                     conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
                         .map_err(|e| failed(&e))?;
@@ -309,7 +331,8 @@ pub fn connect(
     if let DatabaseUrl::Sqlite(path) = url {
         create_parent_folder(path)?;
     }
-    let manager = Manager::new(url.clone(), settings.statement_timeout);
+    let manager = Manager::new(url.clone(), settings.statement_timeout)
+        .with_connect_timeout(settings.connection_timeout);
     // One direct connection first: a wrong URL fails at once with the server's own words.
     let mut first = manager.connect()?;
     run_migrations(&mut first, sqlite_migrations, postgres_migrations)?;
@@ -462,6 +485,90 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(DatabaseUrl::parse(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn a_postgres_url_gets_a_connect_timeout_unless_it_has_one() {
+        let manager = |url: &str| {
+            Manager::new(DatabaseUrl::parse(url), None)
+                .with_connect_timeout(Duration::from_millis(2500))
+        };
+        let cases = [
+            ("postgres://h/db", "postgres://h/db?connect_timeout=3"),
+            (
+                "postgres://h/db?sslmode=require",
+                "postgres://h/db?sslmode=require&connect_timeout=3",
+            ),
+            (
+                "postgres://h/db?connect_timeout=9",
+                "postgres://h/db?connect_timeout=9",
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(manager(url).postgres_url(url), expected, "{url}");
+        }
+        let short = Manager::new(DatabaseUrl::parse("postgres://h/db"), None)
+            .with_connect_timeout(Duration::from_millis(300));
+        assert_eq!(
+            short.postgres_url("postgres://h/db"),
+            "postgres://h/db?connect_timeout=2",
+            "libpq's least useful value"
+        );
+    }
+
+    #[test]
+    fn each_failure_is_sorted_into_its_outage_or_none() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        let cases = [
+            (
+                DbError::Busy(Duration::from_secs(1)),
+                Some(Outage::Unavailable),
+            ),
+            (
+                DbError::Connect("refused".into()),
+                Some(Outage::Unavailable),
+            ),
+            (
+                DbError::Query(db(Kind::UnableToSendCommand, "no connection to the server")),
+                Some(Outage::Unavailable),
+            ),
+            (
+                DbError::Commit(db(Kind::Unknown, "database or disk is full")),
+                Some(Outage::DiskFull),
+            ),
+            (
+                DbError::Commit(Error::RollbackErrorOnCommit {
+                    rollback_error: Box::new(db(Kind::Unknown, "no transaction is active")),
+                    commit_error: Box::new(db(Kind::Unknown, "database or disk is full")),
+                }),
+                Some(Outage::DiskFull),
+            ),
+            (
+                DbError::Query(db(
+                    Kind::Unknown,
+                    "could not extend file \"base/1/2\": No space left on device",
+                )),
+                Some(Outage::DiskFull),
+            ),
+            (
+                DbError::Query(db(Kind::Unknown, "database is locked")),
+                Some(Outage::Unavailable),
+            ),
+            (
+                DbError::Query(db(Kind::UniqueViolation, "duplicate key")),
+                None,
+            ),
+            (DbError::Query(Error::NotFound), None),
+            (DbError::Task("panicked".into()), None),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.outage(), expected, "{error}");
+        }
+        let lost_commit = DbError::Commit(db(Kind::ClosedConnection, "server closed"));
+        assert!(lost_commit.outcome_unknown());
+        let full_commit = DbError::Commit(db(Kind::Unknown, "database or disk is full"));
+        assert!(!full_commit.outcome_unknown(), "SQLite rolled it back");
     }
 
     #[test]

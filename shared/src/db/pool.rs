@@ -307,3 +307,103 @@ impl Drop for PooledConnection {
         self.pool.0.returned.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    fn sqlite_pool(dir: &tempfile::TempDir, max_size: u32) -> Pool {
+        let url = DatabaseUrl::Sqlite(dir.path().join("pool.db"));
+        Pool::new(
+            Manager::new(url, None),
+            max_size,
+            Duration::from_millis(100),
+        )
+    }
+
+    fn closed(commit: bool) -> DbError {
+        let error = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        if commit {
+            DbError::Commit(error)
+        } else {
+            DbError::Query(error)
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_is_closed_not_pooled() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir, 2);
+        let mut conn = pool.get().unwrap();
+        conn.mark_lost();
+        drop(conn);
+        assert_eq!(pool.state().connections, 0);
+        drop(pool.get().unwrap());
+        assert_eq!(
+            pool.state(),
+            PoolState {
+                connections: 1,
+                idle_connections: 1
+            }
+        );
+    }
+
+    #[test]
+    fn with_every_connection_in_use_a_request_gives_up_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir, 1);
+        let held = pool.get().unwrap();
+        assert!(matches!(pool.get().err(), Some(DbError::Busy(_))));
+        drop(held);
+        assert!(pool.get().is_ok(), "the returned connection is handed out");
+    }
+
+    #[test]
+    fn work_whose_connection_died_runs_once_more_unless_its_commit_was_under_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir, 2);
+        for (error, runs, succeeds) in [(false, 2, true), (true, 1, false)] {
+            let calls = Cell::new(0);
+            let outcome = pool.run_blocking(|_| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    Err(closed(error))
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(calls.get(), runs, "commit under way: {error}");
+            assert_eq!(outcome.is_ok(), succeeds);
+        }
+        let calls = Cell::new(0);
+        let outcome: Result<(), DbError> = pool.run_blocking(|_| {
+            calls.set(calls.get() + 1);
+            Err(closed(false))
+        });
+        assert!(outcome.is_err());
+        assert_eq!(calls.get(), 2, "once more, not for ever");
+    }
+
+    #[test]
+    fn after_a_lost_connection_the_others_are_checked_before_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir, 2);
+        let (a, b) = (pool.get().unwrap(), pool.get().unwrap());
+        let epoch = pool.0.epoch.load(Ordering::Acquire);
+        drop(a);
+        let mut b = b;
+        b.mark_lost();
+        drop(b);
+        assert_eq!(pool.0.epoch.load(Ordering::Acquire), epoch + 1);
+        let checked = pool.get().unwrap();
+        assert_eq!(checked.checked, epoch + 1, "checked, and known good now");
+    }
+}
