@@ -217,6 +217,44 @@ impl BeersClient {
             .header(REQUEST_ID_HEADER, &request_id.0);
         fetch(&self.0, request, &[StatusCode::NOT_FOUND], request_id).await
     }
+
+    /// The beers with these SKUs as the catalogue has them now; SKUs with no beer are left
+    /// out. One call for up to 1,000 SKUs (more if their query would be over 16 KiB: beers
+    /// takes at most 1,000 per call, and URLs must stay well under the server's limit).
+    pub async fn beers(
+        &self,
+        skus: &[&str],
+        request_id: &RequestId,
+    ) -> Result<Vec<Beer>, Unavailable> {
+        const MAX_SKUS: usize = 1000;
+        const MAX_QUERY_BYTES: usize = 16 * 1024;
+        let mut found = Vec::with_capacity(skus.len());
+        let mut rest = skus;
+        while !rest.is_empty() {
+            let mut query = String::new();
+            let mut taken = 0;
+            for sku in rest.iter().take(MAX_SKUS) {
+                let sku: String = form_urlencoded::byte_serialize(sku.as_bytes()).collect();
+                if taken > 0 && query.len() + sku.len() + 5 > MAX_QUERY_BYTES {
+                    break;
+                }
+                query.push_str("sku=");
+                query.push_str(&sku);
+                query.push('&');
+                taken += 1;
+            }
+            query.push_str(&format!("limit={taken}"));
+            let request = self
+                .0
+                .http
+                .get(format!("{}/api/beers/?{query}", self.0.base))
+                .header(REQUEST_ID_HEADER, &request_id.0);
+            let beers: Option<Vec<Beer>> = fetch(&self.0, request, &[], request_id).await?;
+            found.extend(beers.unwrap_or_default());
+            rest = &rest[taken..];
+        }
+        Ok(found)
+    }
 }
 
 /// Sends a request and reads a 200 body as `T`; the statuses in `absent` mean "no such thing".

@@ -100,15 +100,36 @@ impl Fields {
 }
 
 /// The fields of the query string, read like a form: the first occurrence of a repeated
-/// field counts, as it does in bodies (`?limit=1&limit=abc` is `limit=1`).
+/// field counts, as it does in bodies (`?limit=1&limit=abc` is `limit=1`), unless a handler
+/// asks for every occurrence ([`QueryFields::all`]).
 #[derive(Debug, Default, Clone)]
-pub struct QueryFields(pub Fields);
+pub struct QueryFields {
+    fields: Fields,
+    query: String,
+}
+
+impl QueryFields {
+    pub fn parse(query: &str) -> Self {
+        QueryFields {
+            fields: Fields::from_form(query),
+            query: query.to_owned(),
+        }
+    }
+
+    /// Every value of a field that may be repeated (`?sku=a&sku=b`), in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .collect()
+    }
+}
 
 impl std::ops::Deref for QueryFields {
     type Target = Fields;
 
     fn deref(&self) -> &Fields {
-        &self.0
+        &self.fields
     }
 }
 
@@ -118,7 +139,7 @@ impl<'r> rocket::request::FromRequest<'r> for QueryFields {
 
     async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
         let query = req.uri().query().map(|q| q.as_str()).unwrap_or_default();
-        rocket::request::Outcome::Success(QueryFields(Fields::from_form(query)))
+        rocket::request::Outcome::Success(QueryFields::parse(query))
     }
 }
 

@@ -331,3 +331,62 @@ async fn a_repeated_query_field_counts_once_as_in_forms() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_by_sku_gives_those_beers_in_id_order_and_leaves_unknown_ones_out() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let path = "/api/beers/?sku=123458&sku=nope&sku=123456&sku=123458";
+    let (status, list) = call(trio.beers(Method::GET, path)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let skus: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["123456", "123458"]);
+
+    let (status, list) =
+        call(trio.beers(Method::GET, "/api/beers?sku=123457&limit=1&offset=1")).await;
+    assert_eq!(
+        (status, list),
+        (StatusCode::OK, json!([])),
+        "paging still applies"
+    );
+
+    // A lookup of many SKUs is not cut at the default page of 100.
+    let admin = trio.admin().await;
+    let mut made = Vec::new();
+    for _ in 0..120 {
+        made.push(trio.create_beer(&admin, "1.00").await);
+    }
+    let query: Vec<_> = made.iter().map(|sku| ("sku", sku.as_str())).collect();
+    let (status, list) = call(trio.beers(Method::GET, "/api/beers/").query(&query)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 120);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_with_a_bad_sku_or_too_many_is_a_400_naming_sku() {
+    let trio = Trio::start().await;
+    for path in [
+        "/api/beers/?sku=bad%20sku",
+        "/api/beers/?sku=",
+        "/api/beers/?sku=%20123456",
+    ] {
+        let (status, body) = call(trio.beers(Method::GET, path)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body["errors"]["sku"].is_string(), "{path}: {body}");
+    }
+    let query: Vec<_> = (0..1001).map(|n| ("sku", n.to_string())).collect();
+    let (status, body) = call(trio.beers(Method::GET, "/api/beers/").query(&query)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["errors"]["sku"], json!("at most 1000 SKUs at once"));
+    let (status, body) = call(trio.beers(Method::GET, "/api/beers/?sku=bad%20sku&limit=0")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"]["limit"].is_string() && body["errors"]["sku"].is_string(),
+        "{body}"
+    );
+}

@@ -436,3 +436,50 @@ async fn a_delete_may_name_the_sku_in_the_query_with_no_body() {
     assert!(line(&current(&trio, &customer).await, "123456").is_none());
     trio.stop().await;
 }
+
+/// How many `GET /api/beers` (the list and the lookup by SKU) beers has answered.
+async fn beer_lists_answered(trio: &Trio) -> u64 {
+    let text = trio
+        .beers(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("rocket_http_requests_total{endpoint=\"/api/beers\",method=\"GET\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_asks_beers_once_however_many_lines() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let customer = trio.customer().await;
+    for _ in 0..30 {
+        let sku = trio.create_beer(&admin, "0.50").await;
+        assert_eq!(
+            call(add(&trio, &customer, &sku, "2")).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let before = beer_lists_answered(&trio).await;
+    let (status, closed) = call(
+        trio.orders(Method::POST, "/api/orders/checkout")
+            .header("Authorization", &customer.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["total"], json!("30.00"));
+    assert_eq!(closed["beers"].as_array().unwrap().len(), 30);
+    assert_eq!(
+        beer_lists_answered(&trio).await - before,
+        1,
+        "one lookup for 30 lines"
+    );
+    trio.stop().await;
+}

@@ -76,23 +76,73 @@ fn read_details(fields: &Fields, errors: &mut FieldErrors) -> Option<BeerDetails
     })
 }
 
-/// The catalogue, in the order beers were added.
+/// At most this many SKUs in one lookup (`GET /api/beers/?sku=…&sku=…`).
+pub const MAX_SKUS: usize = 1000;
+
+/// The catalogue, in the order beers were added; with `sku`, only those beers.
 #[utoipa::path(get, path = "/api/beers", tag = "beers", operation_id = "list_beers",
     params(
-        ("limit" = Option<i64>, Query, description = "How many beers to return, 1–1000 (default 100)"),
-        ("offset" = Option<i64>, Query, description = "How many beers to skip first (default 0)")),
+        ("limit" = Option<i64>, Query, description = "How many beers to return, 1–1000 (default 100; with `sku`, default the number of SKUs asked for)"),
+        ("offset" = Option<i64>, Query, description = "How many beers to skip first (default 0)"),
+        ("sku" = Option<Vec<String>>, Query, style = Form, explode, description = "Only the beers with these SKUs (repeat the field, at most 1000; each 1–64 characters of `A-Z a-z 0-9 _ -`); unknown SKUs are left out", example = json!(["123456", "123458"]))),
     responses(
         (status = 200, description = "The beers of this page, ordered by id", body = Vec<Beer>),
-        (status = 400, description = "`limit` or `offset` is not a valid number", body = ErrorBody)))]
+        (status = 400, description = "`limit` or `offset` is not a valid number, a `sku` is not a SKU, or more than 1000 were asked for", body = ErrorBody)))]
 #[rocket::get("/api/beers")]
 pub async fn list(query: QueryFields, pool: &State<Pool>) -> Result<Json<Vec<Beer>>, Error> {
     let mut errors = FieldErrors::new();
+    let skus = read_skus(&query.all("sku"), &mut errors);
     let page = Page::parse(query.get("limit"), query.get("offset"), &mut errors);
-    let Some(page) = page.filter(|_| errors.is_empty()) else {
+    let (Some(page), Some(skus), true) = (page, skus, errors.is_empty()) else {
         return Err(errors.into());
     };
-    let rows = run(pool, move |conn| store::beers_page(conn, page)).await?;
+    let rows = match skus {
+        None => run(pool, move |conn| store::beers_page(conn, page)).await?,
+        Some(skus) => {
+            // A lookup returns every beer asked for unless the caller pages it.
+            let page = match query.get("limit") {
+                Some(_) => page,
+                None => Page {
+                    limit: skus.len().max(1) as i64,
+                    ..page
+                },
+            };
+            run(pool, move |conn| store::beers_with_skus(conn, &skus, page)).await?
+        }
+    };
     Ok(Json(rows.iter().map(BeerRow::to_beer).collect()))
+}
+
+/// The `sku` fields of a lookup, without repeats: `Some(None)` when there are none, `None`
+/// when one is not a SKU (as written: a lookup, like a path, is exact) or there are too many.
+fn read_skus(raw: &[String], errors: &mut FieldErrors) -> Option<Option<Vec<Sku>>> {
+    if raw.is_empty() {
+        return Some(None);
+    }
+    if raw.len() > MAX_SKUS {
+        errors.add("sku", format!("at most {MAX_SKUS} SKUs at once"));
+        return None;
+    }
+    let mut skus: Vec<Sku> = Vec::with_capacity(raw.len());
+    for text in raw {
+        match Sku::parse(text) {
+            Ok(sku) if sku.as_str() == text => {
+                if !skus.contains(&sku) {
+                    skus.push(sku);
+                }
+            }
+            Ok(_) | Err(_) => {
+                errors.add(
+                    "sku",
+                    format!(
+                        "{text:?} is not a SKU: each must be 1–64 characters of A-Z a-z 0-9 _ -"
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(Some(skus))
 }
 
 /// One beer, by its SKU.

@@ -55,6 +55,23 @@ pub fn beers_page(conn: &mut AnyConnection, page: Page) -> Result<Vec<BeerRow>, 
         .load::<BeerRow>(conn)?)
 }
 
+/// The beers with these SKUs (unknown ones left out), in the order they were added.
+pub fn beers_with_skus(
+    conn: &mut AnyConnection,
+    skus: &[Sku],
+    page: Page,
+) -> Result<Vec<BeerRow>, DbError> {
+    let skus: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+    // On the backend's own connection: `IN` with a list of values is not portable through
+    // `AnyConnection` (PostgreSQL binds it as an array).
+    Ok(shared::on_backend!(conn, |c| beers::table
+        .filter(beers::sku.eq_any(&skus))
+        .order(beers::id.asc())
+        .limit(page.limit)
+        .offset(page.offset)
+        .load::<BeerRow>(c))?)
+}
+
 pub fn beer_by_sku(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<BeerRow>, DbError> {
     Ok(shared::on_backend!(conn, |c| beers::table
         .filter(beers::sku.eq(sku.as_str()))

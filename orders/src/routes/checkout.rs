@@ -89,47 +89,30 @@ fn empty_order() -> Error {
     ApiError::conflict("The order is empty").into()
 }
 
-/// How many of one checkout's lines are asked about at once.
-const LOOKUPS_AT_ONCE: usize = 8;
-
-/// Asks beers for every line's beer, a few at a time. A beer that is gone is reported before
-/// beers being unavailable for another line: removing that line is needed either way.
+/// Asks beers about every line's beer in one call (`GET /api/beers/?sku=…`; more only past
+/// 1,000 lines). A beer that is gone is a 409 naming it.
 async fn current_prices(
     beers: &BeersClient,
     lines: &[OrderLine],
     request_id: &RequestId,
 ) -> Result<HashMap<Sku, Money>, Error> {
-    use futures::StreamExt;
-    // Owned SKUs: a stream over borrowed lines trips the `Send` check of Rocket's handler.
-    let skus: Vec<String> = lines
-        .iter()
-        .map(|line| line.sku.as_str().to_owned())
-        .collect();
-    let answers: Vec<_> = futures::stream::iter(skus)
-        .map(|sku| async move { beers.beer(&sku, request_id).await })
-        .buffered(LOOKUPS_AT_ONCE)
-        .collect()
-        .await;
+    let skus: Vec<&str> = lines.iter().map(|line| line.sku.as_str()).collect();
+    let found = beers.beers(&skus, request_id).await?;
+    let mut prices_by_sku = HashMap::with_capacity(found.len());
+    for beer in &found {
+        prices_by_sku.insert(beer.sku.as_str(), catalogue_price(beer, request_id)?);
+    }
     let mut prices = HashMap::with_capacity(lines.len());
-    let mut unavailable = None;
-    for (line, answer) in lines.iter().zip(answers) {
-        match answer.and_then(|beer| beer.map(|b| catalogue_price(&b, request_id)).transpose()) {
-            Ok(Some(price)) => {
-                prices.insert(line.sku.clone(), price);
-            }
-            Ok(None) => {
-                return Err(ApiError::conflict(format!(
-                    "The beer {} is no longer in the catalogue",
-                    line.sku
-                ))
-                .with_field("sku", line.sku.as_str())
-                .into())
-            }
-            Err(error) => unavailable = unavailable.or(Some(error)),
-        }
+    for line in lines {
+        let Some(price) = prices_by_sku.get(line.sku.as_str()) else {
+            return Err(ApiError::conflict(format!(
+                "The beer {} is no longer in the catalogue",
+                line.sku
+            ))
+            .with_field("sku", line.sku.as_str())
+            .into());
+        };
+        prices.insert(line.sku.clone(), *price);
     }
-    match unavailable {
-        Some(error) => Err(error.into()),
-        None => Ok(prices),
-    }
+    Ok(prices)
 }
