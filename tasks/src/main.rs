@@ -242,10 +242,20 @@ fn pg_command(command: PgCommand) -> Result<(), BoxError> {
             pg::print_status(&cluster);
         }
         PgCommand::Stop => {
+            let was_running = cluster.is_running();
             cluster.stop()?;
-            println!("PostgreSQL stopped and its folder removed");
+            if was_running {
+                println!("PostgreSQL stopped and its folder removed");
+            } else {
+                println!("no PostgreSQL cluster was running; nothing to stop");
+            }
         }
-        PgCommand::Status => pg::print_status(&cluster),
+        // Fails when there is no cluster, so `eval "$(tasks pg status | grep ^export)"`
+        // in a script stops there rather than quietly going on with SQLite.
+        PgCommand::Status if !pg::print_status(&cluster) => {
+            return Err("no PostgreSQL cluster is running".into())
+        }
+        PgCommand::Status => {}
     }
     Ok(())
 }

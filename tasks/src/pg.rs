@@ -2,6 +2,7 @@
 //! loopback and a free port, with one database per service.
 
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,8 +34,22 @@ impl Cluster {
         Cluster { dir }
     }
 
+    /// Where the server's own files live (data, socket, log): the cluster's folder, except as
+    /// root. Then the server runs as `postgres`, which cannot enter a clone under a private
+    /// folder (`/root`, a `mktemp -d`), so they go to a folder of their own under the system's
+    /// temporary folder, named after the cluster's folder.
+    fn server_dir(&self) -> PathBuf {
+        if !Uid::effective().is_root() {
+            return self.dir.clone();
+        }
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.dir.hash(&mut hasher);
+        std::env::temp_dir().join(format!("brewery-trio-pg-{:016x}", hasher.finish()))
+    }
+
     fn data(&self) -> PathBuf {
-        self.dir.join("data")
+        self.server_dir().join("data")
     }
 
     fn port_file(&self) -> PathBuf {
@@ -72,7 +87,10 @@ impl Cluster {
         std::fs::create_dir_all(&self.dir)?;
         let owner = server_user()?;
         if let Some(user) = &owner {
-            nix::unistd::chown(&self.dir, Some(user.uid), Some(user.gid))?;
+            let server_dir = self.server_dir();
+            std::fs::create_dir_all(&server_dir)?;
+            std::fs::set_permissions(&server_dir, std::fs::Permissions::from_mode(0o700))?;
+            nix::unistd::chown(&server_dir, Some(user.uid), Some(user.gid))?;
         }
         if !self.data().join("PG_VERSION").exists() {
             let data = self.data().to_string_lossy().into_owned();
@@ -110,9 +128,9 @@ impl Cluster {
     fn start_server(&self, port: u16) -> Result<(), BoxError> {
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.dir.display()
+            self.server_dir().display()
         );
-        let log = self.dir.join("server.log");
+        let log = self.server_dir().join("server.log");
         let output = self.pg_ctl(&[
             "start",
             "-w",
@@ -174,8 +192,10 @@ impl Cluster {
                 .into());
             }
         }
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir)?;
+        for dir in [self.server_dir(), self.dir.clone()] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
         }
         Ok(())
     }
@@ -266,8 +286,10 @@ fn free_port() -> Result<u16, BoxError> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-pub fn print_status(cluster: &Cluster) {
-    if cluster.is_running() {
+/// Prints where the cluster runs and the URLs to export; whether it runs.
+pub fn print_status(cluster: &Cluster) -> bool {
+    let running = cluster.is_running();
+    if running {
         println!(
             "PostgreSQL is running in {}; use it with:",
             cluster.dir.display()
@@ -280,4 +302,5 @@ pub fn print_status(cluster: &Cluster) {
     } else {
         println!("PostgreSQL is not running (start it with `cargo run -p tasks -- pg start`)");
     }
+    running
 }
