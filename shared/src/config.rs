@@ -52,6 +52,7 @@ impl ServiceSettings {
         let database_url =
             var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| format!("data/{service}.db"));
         let defaults = PoolSettings::for_url(&DatabaseUrl::parse(&database_url));
+
         let pool_size: u32 = parse_var(&format!("{prefix}_DB_POOL_SIZE"), defaults.max_size)?;
         if pool_size == 0 {
             return Err(ConfigError(format!(
@@ -69,19 +70,12 @@ impl ServiceSettings {
             &format!("{prefix}_DB_STATEMENT_TIMEOUT_MS"),
             default_statement_ms,
         )?;
-        // A typo such as `postgress://` must not quietly become a SQLite file of that name.
-        if let Some((scheme, _)) = database_url.split_once("://") {
-            if !["sqlite", "postgres", "postgresql"].contains(&scheme) {
-                return Err(ConfigError(format!(
-                    "{prefix}_DATABASE_URL has the unknown scheme {scheme}:// \
-                     (use a file path, sqlite://PATH or postgres://…)"
-                )));
-            }
-        }
+        let database_url = DatabaseUrl::from_setting(&database_url)
+            .map_err(|problem| ConfigError(format!("{prefix}_DATABASE_URL {problem}")))?;
         Ok(ServiceSettings {
             address: parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?,
             port: parse_var(&format!("{prefix}_PORT"), default_port)?,
-            database_url: DatabaseUrl::parse(&database_url),
+            database_url,
             pool: PoolSettings {
                 max_size: pool_size,
                 connection_timeout: Duration::from_millis(timeout_ms.max(1)),
@@ -131,8 +125,8 @@ impl UpstreamSettings {
             ));
         }
         Ok(UpstreamSettings {
-            users_url: var("USERS_URL").unwrap_or_else(|| "http://127.0.0.1:5001".into()),
-            beers_url: var("BEERS_URL").unwrap_or_else(|| "http://127.0.0.1:5002".into()),
+            users_url: neighbour_url("users", 5001)?,
+            beers_url: neighbour_url("beers", 5002)?,
             timeout: Duration::from_millis(timeout_ms),
             max_connections,
             token_cache: Duration::from_millis(parse_var("TOKEN_CACHE_MS", 0)?),
@@ -140,9 +134,45 @@ impl UpstreamSettings {
     }
 }
 
+/// `<SERVICE>_URL`, or else where that service listens by the same environment
+/// (`<SERVICE>_ADDRESS` and `<SERVICE>_PORT`), so that moving a service to another port in
+/// `.env` does not leave its callers asking the old one.
+fn neighbour_url(service: &str, default_port: u16) -> Result<String, ConfigError> {
+    let prefix = service.to_uppercase();
+    if let Some(url) = var(&format!("{prefix}_URL")) {
+        return Ok(url.trim().trim_end_matches('/').to_owned());
+    }
+    let port: u16 = parse_var(&format!("{prefix}_PORT"), default_port)?;
+    let address: IpAddr = parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?;
+    // A service bound to every interface is reached on loopback from the same host.
+    let host = match address {
+        IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_owned(),
+        IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_owned(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    Ok(format!("http://{host}:{port}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_neighbour_url_follows_its_port_unless_set() {
+        // Names no other test uses: the environment is shared by the process.
+        std::env::set_var("NEIGHBOURCHECK_PORT", "6101");
+        std::env::set_var("NEIGHBOURCHECK_ADDRESS", "0.0.0.0");
+        assert_eq!(
+            neighbour_url("neighbourcheck", 1).unwrap(),
+            "http://127.0.0.1:6101"
+        );
+        std::env::set_var("NEIGHBOURCHECK_URL", "http://users.internal:80/");
+        assert_eq!(
+            neighbour_url("neighbourcheck", 1).unwrap(),
+            "http://users.internal:80"
+        );
+    }
 
     #[test]
     fn an_unknown_database_scheme_is_refused_not_taken_for_a_file() {

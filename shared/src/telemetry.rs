@@ -7,8 +7,11 @@ use tracing_subscriber::EnvFilter;
 pub fn init() {
     // Rocket's own lines carry no request id; ours say the same with it (one line per
     // request, errors with their cause), and `shared::ops` logs start and stop.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rocket=off,_=off,hyper=warn"));
+    // An empty `RUST_LOG` (as `.env.example` has it) means the default, not "errors only".
+    const DEFAULT: &str = "info,rocket=off,_=off,hyper=warn";
+    let filter = crate::config::var("RUST_LOG")
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT));
     let json = crate::config::var("LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

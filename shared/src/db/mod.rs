@@ -56,6 +56,35 @@ impl DatabaseUrl {
         }
     }
 
+    /// A `*_DATABASE_URL` as a person may have typed it: a file path, `sqlite://PATH`, or a
+    /// `postgres://`/`postgresql://` URL. Anything that looks like a URL or a host but is
+    /// none of these (`postgress://db`, `postgres:/db`, `localhost:5432/users`) is refused,
+    /// where it would otherwise become a SQLite file of that name.
+    pub fn from_setting(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let hint = "(use a file path, sqlite://PATH or postgres://user@host:port/database)";
+        if let Some((scheme, _)) = text.split_once("://") {
+            if !["sqlite", "postgres", "postgresql"].contains(&scheme) {
+                return Err(format!("has the unknown scheme {scheme}:// {hint}"));
+            }
+        } else if let Some((head, _)) = text.split_once(':') {
+            let scheme_like = !head.is_empty()
+                && !head.contains('/')
+                && head
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if scheme_like {
+                return Err(format!(
+                    "{text:?} is neither a file path nor a URL with a known scheme {hint}"
+                ));
+            }
+        }
+        if text.is_empty() {
+            return Err(format!("is empty {hint}"));
+        }
+        Ok(Self::parse(text))
+    }
+
     pub fn is_sqlite(&self) -> bool {
         matches!(self, DatabaseUrl::Sqlite(_))
     }
@@ -569,6 +598,28 @@ mod tests {
         assert!(lost_commit.outcome_unknown());
         let full_commit = DbError::Commit(db(Kind::Unknown, "database or disk is full"));
         assert!(!full_commit.outcome_unknown(), "SQLite rolled it back");
+    }
+
+    #[test]
+    fn a_setting_that_is_neither_a_path_nor_a_known_url_is_refused() {
+        for bad in [
+            "postgres:/broken",
+            "localhost:5432/users",
+            "postgress://db/users",
+            "mysql://db/users",
+        ] {
+            assert!(DatabaseUrl::from_setting(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "data/users.db",
+            "./data/a:b.db",
+            "/var/lib/trio/users.db",
+            "sqlite://data/users.db",
+            "postgres://u@h:5432/users",
+            "postgresql://h/users",
+        ] {
+            assert!(DatabaseUrl::from_setting(good).is_ok(), "{good}");
+        }
     }
 
     #[test]
