@@ -37,8 +37,15 @@ where
             return ExitCode::from(2);
         }
     };
-    let pool = settings.as_ref().pool.clone();
-    let outcome = match run(&pool, serve(settings)) {
+    let service_settings = settings.as_ref().clone();
+    tracing::info!(
+        database = %service_settings.database_url,
+        pool_size = service_settings.pool.max_size,
+        "{service}: starting on {}:{}",
+        service_settings.address,
+        service_settings.port
+    );
+    let outcome = match run(&service_settings.pool, serve(settings)) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("{service}: cannot start the runtime: {error}");
@@ -48,6 +55,17 @@ where
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // Rocket says only "binding failed: Address already in use"; say whose and where.
+            let error = if error.to_string().contains("binding failed") {
+                format!(
+                    "cannot listen on {}:{} (is another process using the port? set {}_PORT): {error}",
+                    service_settings.address,
+                    service_settings.port,
+                    service.to_uppercase()
+                )
+            } else {
+                error.to_string()
+            };
             tracing::error!(%error, "{service} stopped");
             eprintln!("{service}: {error}");
             ExitCode::FAILURE
