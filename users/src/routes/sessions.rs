@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::Hashing;
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
-use crate::store::{self, FailuresOf};
+use crate::store::{self, AttemptsOf};
 use crate::TokenPolicy;
 
 /// The fields of a login (form or JSON).
@@ -93,14 +93,14 @@ pub async fn login(
         let attempt = store::record_attempt(conn, &name, &address, since)?;
         let by_name = store::earlier_attempts(
             conn,
-            FailuresOf::Username(&name),
+            AttemptsOf::Username(&name),
             since,
             attempt,
             throttle.per_username,
         )?;
         let by_client = store::earlier_attempts(
             conn,
-            FailuresOf::Client(&address),
+            AttemptsOf::Client(&address),
             since,
             attempt,
             throttle.per_client,

@@ -9,7 +9,7 @@ use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::User;
 
 use crate::domain::{Email, PersonName, TokenHash, Username};
-use schema::{login_failures, tokens, users};
+use schema::{login_attempts, tokens, users};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -182,9 +182,9 @@ pub fn delete_token(conn: &mut AnyConnection, hash: &TokenHash) -> Result<bool, 
     })
 }
 
-/// Which failed logins to count: those for one username or those from one client address.
+/// Which login attempts to count: those for one username or those from one client address.
 #[derive(Debug, Clone, Copy)]
-pub enum FailuresOf<'a> {
+pub enum AttemptsOf<'a> {
     Username(&'a str),
     Client(&'a str),
 }
@@ -193,21 +193,21 @@ pub enum FailuresOf<'a> {
 /// `before` (by id), newest first.
 pub fn earlier_attempts(
     conn: &mut AnyConnection,
-    of: FailuresOf<'_>,
+    of: AttemptsOf<'_>,
     since: NaiveDateTime,
     before: i64,
     limit: u32,
 ) -> Result<Vec<NaiveDateTime>, DbError> {
-    let query = login_failures::table
-        .select(login_failures::time_failed)
-        .filter(login_failures::time_failed.gt(since))
-        .filter(login_failures::id.lt(before))
-        .order(login_failures::id.desc())
+    let query = login_attempts::table
+        .select(login_attempts::time_attempted)
+        .filter(login_attempts::time_attempted.gt(since))
+        .filter(login_attempts::id.lt(before))
+        .order(login_attempts::id.desc())
         .limit(i64::from(limit))
         .into_boxed();
     let query = match of {
-        FailuresOf::Username(name) => query.filter(login_failures::username.eq(name.to_owned())),
-        FailuresOf::Client(client) => query.filter(login_failures::client.eq(client.to_owned())),
+        AttemptsOf::Username(name) => query.filter(login_attempts::username.eq(name.to_owned())),
+        AttemptsOf::Client(client) => query.filter(login_attempts::client.eq(client.to_owned())),
     };
     Ok(query.load(conn)?)
 }
@@ -222,15 +222,17 @@ pub fn record_attempt(
     forget_before: NaiveDateTime,
 ) -> Result<i64, DbError> {
     write_transaction(conn, |conn| {
-        diesel::delete(login_failures::table.filter(login_failures::time_failed.le(forget_before)))
-            .execute(conn)?;
-        Ok(diesel::insert_into(login_failures::table)
+        diesel::delete(
+            login_attempts::table.filter(login_attempts::time_attempted.le(forget_before)),
+        )
+        .execute(conn)?;
+        Ok(diesel::insert_into(login_attempts::table)
             .values((
-                login_failures::username.eq(username),
-                login_failures::client.eq(client),
-                login_failures::time_failed.eq(shared::time::now()),
+                login_attempts::username.eq(username),
+                login_attempts::client.eq(client),
+                login_attempts::time_attempted.eq(shared::time::now()),
             ))
-            .returning(login_failures::id)
+            .returning(login_attempts::id)
             .get_result(conn)?)
     })
 }
@@ -238,7 +240,7 @@ pub fn record_attempt(
 /// Forgets one attempt: one that succeeded, or one that was refused before being checked.
 pub fn forget_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), DbError> {
     write_transaction(conn, |conn| {
-        diesel::delete(login_failures::table.find(id)).execute(conn)?;
+        diesel::delete(login_attempts::table.find(id)).execute(conn)?;
         Ok(())
     })
 }

@@ -25,13 +25,13 @@ diesel::table! {
 }
 
 diesel::joinable!(tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tokens, login_failures);
+diesel::allow_tables_to_appear_in_same_query!(users, tokens, login_attempts);
 
 diesel::table! {
-    login_failures (id) {
+    login_attempts (id) {
         id -> BigInt,
         username -> Text,
         client -> Text,
-        time_failed -> Timestamp,
+        time_attempted -> Timestamp,
     }
 }
