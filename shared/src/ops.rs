@@ -170,11 +170,16 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
             move |rocket| {
                 Box::pin(async move {
                     let config = rocket.config();
+                    // Which database it uses, password left out, so a mistyped URL shows.
+                    let database = rocket
+                        .state::<Pool>()
+                        .map_or_else(|| "none".to_owned(), |pool| pool.database().to_string());
                     tracing::info!(
                         service,
                         address = %config.address,
                         port = config.port,
-                        "{service} is listening on http://{}:{}",
+                        %database,
+                        "{service} is listening on http://{}:{}, database {database}",
                         config.address,
                         config.port
                     );

@@ -38,13 +38,6 @@ where
         }
     };
     let service_settings = settings.as_ref().clone();
-    tracing::info!(
-        database = %service_settings.database_url,
-        pool_size = service_settings.pool.max_size,
-        "{service}: starting on {}:{}",
-        service_settings.address,
-        service_settings.port
-    );
     let outcome = match run(&service_settings.pool, serve(settings)) {
         Ok(outcome) => outcome,
         Err(error) => {

@@ -183,6 +183,11 @@ impl Pool {
         }
     }
 
+    /// The database this pool connects to (its `Display` hides a password).
+    pub fn database(&self) -> &super::DatabaseUrl {
+        &self.0.manager.url
+    }
+
     /// How many connections exist and how many are idle.
     pub fn state(&self) -> PoolState {
         let slots = self.slots();
