@@ -122,9 +122,10 @@ impl Pool {
 
     /// Runs `work` with a connection, on this thread. When the work fails because its
     /// connection turns out to be dead (a restarted server, a killed backend), the connection
-    /// is dropped, and the work runs once more on another one, unless it may have been kept
-    /// (its `COMMIT` was under way): a dead connection found by a request is not that
-    /// request's failure, so the first request after a restart succeeds.
+    /// is dropped, and the work runs once more on another one, unless some of it was or may
+    /// have been kept (it committed a transaction, or its `COMMIT` was under way): a dead
+    /// connection found by a request is not that request's failure, so the first request
+    /// after a restart succeeds, and nothing is written twice.
     pub fn run_blocking<T, E: StoreError>(
         &self,
         mut work: impl FnMut(&mut AnyConnection) -> Result<T, E>,
@@ -149,7 +150,10 @@ impl Pool {
                 return Err(error);
             }
             conn.mark_lost();
-            if retried || failure.outcome_unknown() {
+            // Not again if part of the work was kept already (it committed a transaction
+            // before failing) or may have been (its COMMIT was under way).
+            let kept_something = COMMITTED.with(|committed| committed.get());
+            if retried || kept_something || failure.outcome_unknown() {
                 return Err(error);
             }
             retried = true;
@@ -395,6 +399,24 @@ mod tests {
         });
         assert!(outcome.is_err());
         assert_eq!(calls.get(), 2, "once more, not for ever");
+    }
+
+    #[test]
+    fn work_that_committed_before_its_connection_died_is_not_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir, 2);
+        let calls = Cell::new(0);
+        let outcome: Result<(), DbError> = pool.run_blocking(|conn| {
+            calls.set(calls.get() + 1);
+            crate::db::write_transaction(conn, |_| Ok::<_, DbError>(()))?;
+            Err(closed(false))
+        });
+        assert!(outcome.is_err());
+        assert_eq!(
+            calls.get(),
+            1,
+            "its first transaction is kept; no second one"
+        );
     }
 
     #[test]
