@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::Hashing;
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
-use crate::store::{self, AttemptsOf};
+use crate::store;
 use crate::TokenPolicy;
 
 /// The fields of a login (form or JSON).
@@ -90,24 +90,11 @@ pub async fn login(
     let (attempt, account, wait) = run(pool, move |conn| -> Result<_, Error> {
         let now = shared::time::now();
         let since = throttle.window_start(now);
-        let attempt = store::record_attempt(conn, &name, &address, since)?;
-        let by_name = store::earlier_attempts(
-            conn,
-            AttemptsOf::Username(&name),
-            since,
-            attempt,
-            throttle.per_username,
-        )?;
-        let by_client = store::earlier_attempts(
-            conn,
-            AttemptsOf::Client(&address),
-            since,
-            attempt,
-            throttle.per_client,
-        )?;
+        let limits = (throttle.per_username, throttle.per_client);
+        let attempt = store::record_attempt(conn, &name, &address, since, limits)?;
         let wait = [
-            throttle.wait(&by_name, throttle.per_username, now),
-            throttle.wait(&by_client, throttle.per_client, now),
+            throttle.wait(&attempt.by_username, throttle.per_username, now),
+            throttle.wait(&attempt.by_client, throttle.per_client, now),
         ]
         .into_iter()
         .flatten()
@@ -115,10 +102,10 @@ pub async fn login(
         match wait {
             Some(wait) => {
                 // Refused unchecked: not a failure, so it does not prolong the lock.
-                store::forget_attempt(conn, attempt)?;
-                Ok((attempt, None, Some(wait)))
+                store::forget_attempt(conn, attempt.id)?;
+                Ok((attempt.id, None, Some(wait)))
             }
-            None => Ok((attempt, store::user_by_username(conn, &name)?, None)),
+            None => Ok((attempt.id, store::user_by_username(conn, &name)?, None)),
         }
     })
     .await?;

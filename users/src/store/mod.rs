@@ -191,7 +191,7 @@ pub enum AttemptsOf<'a> {
 
 /// The times of the newest `limit` login attempts since `since` that came before attempt
 /// `before` (by id), newest first.
-pub fn earlier_attempts(
+fn earlier_attempts(
     conn: &mut AnyConnection,
     of: AttemptsOf<'_>,
     since: NaiveDateTime,
@@ -212,28 +212,68 @@ pub fn earlier_attempts(
     Ok(query.load(conn)?)
 }
 
-/// Records a login attempt before its password is checked, so that parallel guesses are
-/// counted before any of them is verified; forgets attempts no window counts any more.
-/// A failed attempt stays as the record of the failure.
+/// A login attempt as recorded, with the attempts before it that a throttle counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAttempt {
+    pub id: i64,
+    /// The newest earlier attempts for the same username, newest first.
+    pub by_username: Vec<NaiveDateTime>,
+    /// The newest earlier attempts from the same client address, newest first.
+    pub by_client: Vec<NaiveDateTime>,
+}
+
+/// Records a login attempt before its password is checked and counts the attempts before it
+/// (at most `limits` of each kind since `since`), so that guesses sent in parallel are counted
+/// before any of them is verified; forgets attempts no window counts any more. A failed
+/// attempt stays as the record of the failure.
+///
+/// Recording and counting are one transaction, serialised with every other attempt for the
+/// same username or client: on SQLite by `BEGIN IMMEDIATE`, on PostgreSQL by transaction
+/// advisory locks. Without that an attempt could miss one that took its id earlier but
+/// committed later, and a burst of parallel guesses got one more check than the limit.
 pub fn record_attempt(
     conn: &mut AnyConnection,
     username: &str,
     client: &str,
-    forget_before: NaiveDateTime,
-) -> Result<i64, DbError> {
+    since: NaiveDateTime,
+    limits: (u32, u32),
+) -> Result<RecordedAttempt, DbError> {
     write_transaction(conn, |conn| {
-        diesel::delete(
-            login_attempts::table.filter(login_attempts::time_attempted.le(forget_before)),
-        )
-        .execute(conn)?;
-        Ok(diesel::insert_into(login_attempts::table)
+        if let AnyConnection::Postgresql(pg) = conn {
+            // Always in the same order, so two attempts never wait for each other's lock.
+            let mut keys = [
+                format!("login of {username}"),
+                format!("login from {client}"),
+            ];
+            keys.sort();
+            for key in keys {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind::<diesel::sql_types::Text, _>(key)
+                    .execute(pg)?;
+            }
+        }
+        diesel::delete(login_attempts::table.filter(login_attempts::time_attempted.le(since)))
+            .execute(conn)?;
+        let id = diesel::insert_into(login_attempts::table)
             .values((
                 login_attempts::username.eq(username),
                 login_attempts::client.eq(client),
                 login_attempts::time_attempted.eq(shared::time::now()),
             ))
             .returning(login_attempts::id)
-            .get_result(conn)?)
+            .get_result(conn)?;
+        let (per_username, per_client) = limits;
+        Ok(RecordedAttempt {
+            id,
+            by_username: earlier_attempts(
+                conn,
+                AttemptsOf::Username(username),
+                since,
+                id,
+                per_username,
+            )?,
+            by_client: earlier_attempts(conn, AttemptsOf::Client(client), since, id, per_client)?,
+        })
     })
 }
 
