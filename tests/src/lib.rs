@@ -104,6 +104,7 @@ fn service_settings(database: &DatabaseUrl, port: u16) -> ServiceSettings {
         port,
         database_url: database.clone(),
         pool: PoolSettings::default(),
+        client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
     }
 }
 

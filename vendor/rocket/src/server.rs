@@ -1,5 +1,6 @@
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use std::pin::{pin, Pin};
 
@@ -11,10 +12,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use futures::stream::StreamExt;
 use futures::future::{FutureExt, Future, BoxFuture};
 use http_body_util::{Either, Empty, StreamBody};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 #[cfg(feature = "http2")]
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioExecutor;
 #[cfg(feature = "http2")]
 use hyper_util::server::conn::auto::Builder;
 #[cfg(not(feature = "http2"))]
@@ -84,6 +85,7 @@ async fn hyper_service_fn(
     rocket: Arc<Rocket<Orbit>>,
     conn: ConnectionMeta,
     mut hyp_req: hyper::Request<hyper::Body>,
+    peek_timeout: Option<Duration>,
 ) -> Result<hyper::Response<HttpBody>, io::Error> {
     // This future must return a hyper::Response, but the response body might
     // borrow from the request. Instead, write the body in another future that
@@ -104,7 +106,19 @@ async fn hyper_service_fn(
             Ok(mut req) => {
                 // Convert into Rocket `Data`, dispatch request, write response.
                 let mut data = Data::from(&mut h_body);
-                let token = rocket.preprocess_request(&mut req, &mut data).await;
+                // Patched: preprocessing waits for the body's first bytes (the `_method`
+                // peek); a body that does not come gets a 408, not a task held for ever.
+                let preprocess = rocket.preprocess_request(&mut req, &mut data);
+                let token = match peek_timeout {
+                    Some(limit) => match tokio::time::timeout(limit, preprocess).await {
+                        Ok(token) => token,
+                        Err(_) => {
+                            let response = rocket.handle_error(Status::RequestTimeout, &req).await;
+                            return rocket.send_response(response, tx, version).await;
+                        }
+                    },
+                    None => preprocess.await,
+                };
                 let mut response = rocket.dispatch(token, &req, data).await;
                 let upgrade = response.take_upgrade(req.headers().get("upgrade"));
                 if let Ok(Some((proto, handler))) = upgrade {
@@ -636,9 +650,11 @@ impl Rocket<Orbit> {
         let http1 = &mut builder;
 
         let keep_alive = self.config.keep_alive;
+        let head_timeout = header_read_timeout(self.figment());
         http1.keep_alive(keep_alive != 0)
             .preserve_header_case(true)
-            .header_read_timeout(None);
+            .timer(TokioTimer::new())
+            .header_read_timeout(head_timeout);
 
         #[cfg(feature = "http2")]
         builder.http2()
@@ -663,8 +679,11 @@ impl Rocket<Orbit> {
                     remote: conn.peer_address(),
                     client_certificates: conn.peer_certificates(),
                 };
+                let got_request = Arc::new(AtomicBool::new(false));
+                let got_request_ = got_request.clone();
                 let service = hyper::service::service_fn(move |req| {
-                    hyper_service_fn(rocket.clone(), connection.clone(), req)
+                    got_request_.store(true, Ordering::Relaxed);
+                    hyper_service_fn(rocket.clone(), connection.clone(), req, head_timeout)
                 });
 
                 let io = TokioIo::new(conn);
@@ -680,6 +699,7 @@ impl Rocket<Orbit> {
                         server.await
                     },
                     result = &mut server => result,
+                    _ = first_request_deadline(head_timeout, &got_request) => Ok(()),
                 };
 
                 if let Err(e) = result {
@@ -696,4 +716,26 @@ impl Rocket<Orbit> {
 
         Ok(())
     }
+}
+
+/// Patched: the `header_read_timeout` setting in seconds (10 when unset, 0 for none). hyper
+/// closes an HTTP/1 connection whose request head (the first one, or the next one on a kept-alive
+/// connection) is not complete this long after the server started waiting for it.
+fn header_read_timeout(figment: &crate::figment::Figment) -> Option<Duration> {
+    let secs = figment.extract_inner::<u64>("header_read_timeout").unwrap_or(10);
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Patched: resolves once `timeout` has passed on a connection that has not yet delivered a
+/// request, else never. Covers what hyper's HTTP/1 timer does not: the protocol sniffing before
+/// it (a connection that sends nothing, or trickles the HTTP/2 preface) and HTTP/2's first request.
+async fn first_request_deadline(timeout: Option<Duration>, got_request: &AtomicBool) {
+    if let Some(timeout) = timeout {
+        sleep(timeout).await;
+        if !got_request.load(Ordering::Relaxed) {
+            return;
+        }
+    }
+
+    futures::future::pending::<()>().await
 }
