@@ -1,6 +1,6 @@
 //! Slow and idle clients on a service's own port: connections that never finish their request
-//! head, bodies that trickle or never come, and a client holding every descriptor the process
-//! has. Each is bounded by `CLIENT_READ_TIMEOUT_SECS` (10 s by default); the tests allow 30 s.
+//! head or idle after one, bodies that trickle or never come, and a client holding every
+//! descriptor the process has. Each is bounded by `CLIENT_READ_TIMEOUT_SECS` (10 s by default); the tests allow 30 s.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +45,8 @@ enum Slowness {
     TrickledHead,
     /// Sends the 24-byte HTTP/2 preface a byte at a time, every 2 s.
     TrickledPreface,
+    /// Sends one whole request, reads its answer and keeps the connection without a second.
+    IdleAfterARequest,
 }
 
 impl Slowness {
@@ -53,6 +55,7 @@ impl Slowness {
             Slowness::Silent => b"",
             Slowness::TrickledHead => b"GET /api/beers/123456 HTTP/1.1\r\nHost: 127.0.0.1\r\n",
             Slowness::TrickledPreface => b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            Slowness::IdleAfterARequest => b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         }
     }
 }
@@ -70,11 +73,17 @@ async fn hold(stream: TcpStream, slowness: Slowness, opened: Instant) -> Option<
         }
     };
     let trickle = async move {
-        for byte in slowness.bytes() {
-            if writer.write_all(&[*byte]).await.is_err() {
+        if let Slowness::IdleAfterARequest = slowness {
+            if writer.write_all(slowness.bytes()).await.is_err() {
                 return;
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+        } else {
+            for byte in slowness.bytes() {
+                if writer.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
         }
         std::future::pending::<()>().await
     };
@@ -111,10 +120,11 @@ async fn slow_connections_are_closed_within_30_s_and_others_are_served_meanwhile
     let closed = Arc::new(AtomicUsize::new(0));
     let mut held = Vec::with_capacity(SLOW);
     for i in 0..SLOW {
-        let slowness = match i % 3 {
+        let slowness = match i % 4 {
             0 => Slowness::Silent,
             1 => Slowness::TrickledHead,
-            _ => Slowness::TrickledPreface,
+            2 => Slowness::TrickledPreface,
+            _ => Slowness::IdleAfterARequest,
         };
         let stream = TcpStream::connect(addr).await.expect("a slow connection");
         let opened = Instant::now();
