@@ -41,12 +41,19 @@ pub struct ServiceSettings {
     pub port: u16,
     pub database_url: DatabaseUrl,
     pub pool: PoolSettings,
+    /// How long a client may take to send a request's head, and then its body
+    /// (`CLIENT_READ_TIMEOUT_SECS`); see [`DEFAULT_CLIENT_READ_TIMEOUT`].
+    pub client_read_timeout: Duration,
 }
+
+/// Long enough for a phone on a bad link to send a 64 KiB body (6.4 KB/s), short enough that a
+/// client holding connections open without finishing its requests loses them within seconds.
+pub const DEFAULT_CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ServiceSettings {
     /// Reads `<SERVICE>_ADDRESS`, `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`,
-    /// `<SERVICE>_DB_POOL_SIZE`, `<SERVICE>_DB_TIMEOUT_MS` and
-    /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit).
+    /// `<SERVICE>_DB_POOL_SIZE`, `<SERVICE>_DB_TIMEOUT_MS`,
+    /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit) and `CLIENT_READ_TIMEOUT_SECS`.
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
         let prefix = service.to_uppercase();
         let database_url =
@@ -72,6 +79,15 @@ impl ServiceSettings {
         )?;
         let database_url = DatabaseUrl::from_setting(&database_url)
             .map_err(|problem| ConfigError(format!("{prefix}_DATABASE_URL {problem}")))?;
+        let client_read_secs: u64 = parse_var(
+            "CLIENT_READ_TIMEOUT_SECS",
+            DEFAULT_CLIENT_READ_TIMEOUT.as_secs(),
+        )?;
+        if client_read_secs == 0 {
+            return Err(ConfigError(
+                "CLIENT_READ_TIMEOUT_SECS must be at least 1".into(),
+            ));
+        }
         Ok(ServiceSettings {
             address: parse_var(&format!("{prefix}_ADDRESS"), IpAddr::from([127, 0, 0, 1]))?,
             port: parse_var(&format!("{prefix}_PORT"), default_port)?,
@@ -81,15 +97,21 @@ impl ServiceSettings {
                 connection_timeout: Duration::from_millis(timeout_ms.max(1)),
                 statement_timeout: (statement_ms > 0).then(|| Duration::from_millis(statement_ms)),
             },
+            client_read_timeout: Duration::from_secs(client_read_secs),
         })
     }
 
     /// Rocket's configuration: our address and port, Rocket's own logging off (we log each
-    /// request ourselves, once, with its request id).
+    /// request ourselves, once, with its request id), and the deadline for a request's head
+    /// (`header_read_timeout`, which our patched Rocket reads; see vendor/rocket/PATCH.md).
     pub fn figment(&self) -> rocket::figment::Figment {
         rocket::Config::figment()
             .merge(("address", self.address))
             .merge(("port", self.port))
+            .merge((
+                crate::input::HEAD_TIMEOUT_KEY,
+                self.client_read_timeout.as_secs().max(1),
+            ))
             .merge(("log_level", rocket::config::LogLevel::Off))
             .merge(("cli_colors", false))
             .merge(("ident", "brewery"))

@@ -1,6 +1,7 @@
 //! Request fields, taken alike from a form body or a JSON object (the contract accepts both).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::{ContentType, Status};
@@ -11,6 +12,27 @@ use crate::error::{remember_guard_failure, ApiError, FieldErrors};
 
 /// Bodies over this many bytes are refused with 413.
 pub const BODY_LIMIT_BYTES: u64 = 64 * 1024;
+
+/// The Rocket setting (seconds) that bounds how long a client may take to send a request's
+/// head (read by our patched Rocket) and, through [`BodyReadTimeout`], its body.
+pub const HEAD_TIMEOUT_KEY: &str = "header_read_timeout";
+
+/// How long [`Fields`] waits for a whole body before answering 408: the same number of
+/// seconds as the request head gets, taken from Rocket's configuration once at start
+/// (see `shared::ops::stage`). A client trickling its body must not keep the request, and
+/// what it holds, for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
+
+impl BodyReadTimeout {
+    pub fn from_figment(figment: &rocket::figment::Figment) -> Self {
+        let default = crate::config::DEFAULT_CLIENT_READ_TIMEOUT;
+        let secs = figment
+            .extract_inner::<u64>(HEAD_TIMEOUT_KEY)
+            .unwrap_or(default.as_secs());
+        BodyReadTimeout(Duration::from_secs(secs.max(1)))
+    }
+}
 
 /// The fields of one request body, as text. JSON numbers and booleans arrive as their text,
 /// JSON `null` as absent, so a handler parses every field the same way whatever the encoding.
@@ -154,10 +176,29 @@ impl<'r> FromData<'r> for Fields {
         // users' instructions in `check_token`); this reads into a vector of the body's size.
         let mut stream = data.open((BODY_LIMIT_BYTES + 1).bytes());
         let mut body = Vec::with_capacity(stream.hint());
-        if let Err(e) = stream.read_to_end(&mut body).await {
-            return fail(ApiError::bad_request(format!(
-                "The request body could not be read: {e}"
-            )));
+        // No guard of any route holds a database connection while this runs (request guards
+        // run first and keep none), so a slow body costs a task and a socket, and this bounds both.
+        let BodyReadTimeout(limit) = req
+            .rocket()
+            .state::<BodyReadTimeout>()
+            .copied()
+            .unwrap_or(BodyReadTimeout(crate::config::DEFAULT_CLIENT_READ_TIMEOUT));
+        match rocket::tokio::time::timeout(limit, stream.read_to_end(&mut body)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return fail(ApiError::bad_request(format!(
+                    "The request body could not be read: {e}"
+                )));
+            }
+            Err(_) => {
+                return fail(ApiError::new(
+                    Status::RequestTimeout,
+                    format!(
+                        "The request body did not arrive within {} s",
+                        limit.as_secs()
+                    ),
+                ));
+            }
         }
         if body.len() as u64 > BODY_LIMIT_BYTES {
             return fail(crate::error::default_error(Status::PayloadTooLarge));

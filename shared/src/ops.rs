@@ -164,7 +164,9 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
             rocket
         }
     };
+    let body_read_timeout = crate::input::BodyReadTimeout::from_figment(rocket.figment());
     rocket
+        .manage(body_read_timeout)
         .attach(rocket::fairing::AdHoc::on_liftoff(
             "announce",
             move |rocket| {

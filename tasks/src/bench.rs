@@ -533,6 +533,40 @@ async fn bench(options: Options) -> Result<(), BoxError> {
         Some(0.60),
     );
 
+    println!("running: GET /api/beers/{{sku}} beside {SLOW_CLIENTS} slow clients");
+    // A second beers on the same database takes the slow clients, so their buffers (about
+    // 17 KiB a connection) stay out of the first one's peak memory below.
+    let slow_port = free_port()?;
+    let slow_url = format!("http://127.0.0.1:{slow_port}");
+    let slow_beers = start_service(
+        &http,
+        bin_dir,
+        &run_dir,
+        "beers",
+        "beers-slow-clients",
+        &common("BEERS", slow_port),
+        &slow_url,
+    )
+    .await?;
+    // The bench raises its own open-files limit for the slow clients' sockets, as the
+    // services raise theirs.
+    shared::startup::raise_open_files_limit();
+    let slow = SlowClients::hold(&slow_url, SLOW_CLIENTS).await?;
+    let load = oha.get(&format!("{slow_url}/api/beers/{sku}"), &[]).await?;
+    let (held, opened) = slow.stop();
+    drop(slow_beers);
+    println!(
+        "  slow clients: {held} held at the end, {opened} connections opened in all (the \
+         service closes each within CLIENT_READ_TIMEOUT_SECS and the client opens another)"
+    );
+    rows.push(Row {
+        name: format!("  same, {SLOW_CLIENTS} slow clients held"),
+        ratio: load.rps / ceiling_rps,
+        target: "p99 < 100 ms".into(),
+        met: Some(load.p99_ms < 100.0),
+        load,
+    });
+
     println!("running: GET /api/beers/ (100 beers)");
     let load = oha.get(&format!("{beers_url}/api/beers/"), &[]).await?;
     push(
@@ -760,6 +794,90 @@ async fn bench(options: Options) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// Connections the slow-clients scenario holds open beside the load.
+const SLOW_CLIENTS: usize = 2_000;
+
+/// A slowloris client: `count` connections, each sending a request head a byte every 2 s and
+/// never finishing it; when the server closes one, a new one takes its place.
+struct SlowClients {
+    tasks: tokio::task::JoinSet<()>,
+    held: Arc<AtomicU64>,
+    opened: Arc<AtomicU64>,
+}
+
+impl SlowClients {
+    /// Opens the connections and returns once all of them are open (or after 30 s).
+    async fn hold(url: &str, count: usize) -> Result<SlowClients, BoxError> {
+        let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse()?;
+        let held = Arc::new(AtomicU64::new(0));
+        let opened = Arc::new(AtomicU64::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..count {
+            let (held, opened) = (held.clone(), opened.clone());
+            tasks.spawn(async move {
+                loop {
+                    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    held.fetch_add(1, Ordering::Relaxed);
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    Self::trickle(stream).await;
+                    held.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while held.load(Ordering::Relaxed) < count as u64 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(SlowClients {
+            tasks,
+            held,
+            opened,
+        })
+    }
+
+    /// Sends a head that never ends, a byte every 2 s, until the server closes the connection.
+    async fn trickle(stream: tokio::net::TcpStream) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const START: &[u8] = b"GET /api/beers/123456 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+        const MORE: &[u8] = b"X-Slow: 1\r\n";
+        let (mut reader, mut writer) = stream.into_split();
+        let closed = async move {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = reader.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        let send = async move {
+            for byte in START.iter().chain(MORE.iter().cycle()) {
+                if writer.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        };
+        tokio::select! {
+            _ = closed => {}
+            _ = send => {}
+        }
+    }
+
+    /// Closes every connection; returns how many were held at that moment and how many were
+    /// opened in all.
+    fn stop(mut self) -> (u64, u64) {
+        let counts = (
+            self.held.load(Ordering::Relaxed),
+            self.opened.load(Ordering::Relaxed),
+        );
+        self.tasks.abort_all();
+        counts
+    }
 }
 
 fn finite(x: f64) -> Value {

@@ -110,6 +110,7 @@ fn service_settings(database: &DatabaseUrl, options: &Options, port: u16) -> Ser
             connection_timeout: options.db_timeout,
             ..PoolSettings::default()
         },
+        client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
     }
 }
 

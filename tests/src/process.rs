@@ -57,8 +57,34 @@ impl ServiceProcess {
         env: &[(&str, String)],
         log: Option<&std::path::Path>,
     ) -> ServiceProcess {
+        Self::start_limited(name, port, env, log, None).await
+    }
+
+    /// Like `start_logging_to`, the process starting with `open_files` as its (soft, hard)
+    /// limit on open files, as a system that gives services few descriptors would start it.
+    pub async fn start_limited(
+        name: &str,
+        port: u16,
+        env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+        open_files: Option<(u64, u64)>,
+    ) -> ServiceProcess {
         let prefix = name.to_uppercase();
         let mut command = Command::new(binary(name));
+        if let Some((soft, hard)) = open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec the closure makes one system call and allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(
+                        nix::sys::resource::Resource::RLIMIT_NOFILE,
+                        soft,
+                        hard,
+                    )
+                    .map_err(std::io::Error::from)
+                });
+            }
+        }
         command
             .env(format!("{prefix}_PORT"), port.to_string())
             .env(format!("{prefix}_ADDRESS"), "127.0.0.1")
@@ -86,6 +112,18 @@ impl ServiceProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{name} did not come up on {}", process.url);
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running (it has not exited or been killed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     pub fn signal(&self, signal: Signal) {

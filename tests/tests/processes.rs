@@ -204,7 +204,12 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
     assert!(!traced.is_empty(), "orders logged the id: {orders_text}");
     let about_requests: Vec<&str> = orders_text
         .lines()
-        .filter(|l| !l.contains("is listening on") && !l.contains("is shutting down"))
+        // Start-up and shut-down lines are about the process, not a request.
+        .filter(|l| {
+            !l.contains("is listening on")
+                && !l.contains("is shutting down")
+                && !l.contains("open files limit")
+        })
         // The harness's own readiness probes are other requests, with ids of their own.
         .filter(|l| !l.contains("\"path\":\"/health\""))
         .collect();

@@ -37,6 +37,7 @@ async fn ready_is_503_while_the_database_is_gone_and_200_when_it_is_back() {
                 connection_timeout: Duration::from_millis(500),
                 ..PoolSettings::default()
             },
+            client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
         },
         token_ttl: Duration::from_secs(60),
         login_throttle: Default::default(),

@@ -275,6 +275,7 @@ fn settings(url: &DatabaseUrl) -> shared::config::ServiceSettings {
         port: 0,
         database_url: url.clone(),
         pool: PoolSettings::default(),
+        client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
     }
 }
 

@@ -34,6 +34,7 @@ fn pooled_connections_carry_the_documented_settings() {
             port: 0,
             database_url: database.url.clone(),
             pool: settings,
+            client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
         },
         token_ttl: Duration::from_secs(60),
         login_throttle: Default::default(),
