@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cargo;
 pub mod clients;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod dto;
 pub mod error;

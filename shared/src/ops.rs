@@ -160,7 +160,10 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
             rocket
         }
     };
+    // CORS first: its response fairing turns a preflight's 405 into a 204 before the request
+    // log and the metrics see it.
     rocket
+        .attach(crate::cors::Cors)
         .attach(rocket::fairing::AdHoc::on_liftoff(
             "announce",
             move |rocket| {

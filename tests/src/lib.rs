@@ -48,6 +48,8 @@ pub struct Options {
     pub login_throttle: users::domain::LoginThrottle,
     /// `TOKEN_CACHE_MS` of beers and orders (zero: ask users every time, the default).
     pub token_cache: Duration,
+    /// `CORS_ALLOWED_ORIGINS` of all three (`None`: the default, the shell on port 5000).
+    pub cors_allowed_origins: Option<String>,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             upstream_timeout: Duration::from_secs(2),
             login_throttle: users::domain::LoginThrottle::default(),
             token_cache: Duration::ZERO,
+            cors_allowed_origins: None,
         }
     }
 }
@@ -104,6 +107,20 @@ fn service_settings(database: &DatabaseUrl, port: u16) -> ServiceSettings {
         port,
         database_url: database.clone(),
         pool: PoolSettings::default(),
+    }
+}
+
+/// The service as configured, with the test's own allowed origins when it has any.
+fn configured(rocket: Rocket<Build>, options: &Options) -> Rocket<Build> {
+    match &options.cors_allowed_origins {
+        Some(origins) => {
+            let figment = rocket
+                .figment()
+                .clone()
+                .merge((shared::cors::FIGMENT_KEY, origins.as_str()));
+            rocket.configure(figment)
+        }
+        None => rocket,
     }
 }
 
@@ -306,7 +323,11 @@ pub async fn start_users(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || users::connect(&settings)).await??
     };
-    launch(users::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(users::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSettings {
@@ -333,7 +354,11 @@ pub async fn start_beers(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || beers::connect(&settings)).await??
     };
-    launch(beers::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(beers::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 pub async fn start_orders(
@@ -351,7 +376,11 @@ pub async fn start_orders(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || orders::connect(&settings)).await??
     };
-    launch(orders::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(orders::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 /// A logged-in account.
