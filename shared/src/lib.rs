@@ -16,6 +16,7 @@ pub mod scratch;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
+pub mod ui;
 
 pub use error::{ApiError, FieldErrors};
 pub use input::{Fields, QueryFields};
