@@ -16,7 +16,7 @@ brewery-catalogue .cat-grid { list-style: none; padding: 0; margin: 1rem 0; disp
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 14rem), 1fr)); }
 brewery-catalogue .cat-card { background: var(--brewery-surface, #fff); border: 1px solid var(--brewery-line, #ddd);
   border-radius: var(--brewery-radius, 12px); overflow: hidden; display: flex; flex-direction: column; }
-brewery-catalogue .cat-picture { aspect-ratio: 16 / 9; display: grid; place-items: center; font-size: 2.4rem; font-weight: 800;
+brewery-catalogue .cat-picture { aspect-ratio: 16 / 9; max-height: 9rem; width: 100%; display: grid; place-items: center; font-size: 2.4rem; font-weight: 800;
   color: #fff8ec; background: linear-gradient(160deg, #e0a526, #8a4b08); letter-spacing: .05em; }
 brewery-catalogue .cat-picture img { width: 100%; height: 100%; object-fit: cover; }
 brewery-catalogue .cat-body { padding: .75rem 1rem 1rem; display: grid; gap: .5rem; flex: 1; align-content: start; }

@@ -3,6 +3,7 @@
 mod bench;
 mod pg;
 mod serve_all;
+mod shop;
 mod test;
 
 use std::process::ExitCode;
@@ -21,9 +22,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve all three services (ports 5001–5003 by default), output prefixed by service.
-    /// Ctrl-C stops all three.
+    /// Serve all three services (ports 5001–5003 by default), output prefixed by service, and
+    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all.
     Serve,
+    /// Serve only the storefront's shell page (STOREFRONT_ADDRESS, STOREFRONT_PORT).
+    Storefront {
+        /// The page calls the services on its own origin (behind the edge) instead of on their
+        /// ports (USERS_PORT, BEERS_PORT, ORDERS_PORT) of the page's host.
+        #[arg(long)]
+        same_origin: bool,
+    },
     /// The users service: accounts, passwords, sessions, roles.
     Users {
         #[command(subcommand)]
@@ -118,6 +126,9 @@ fn main() -> ExitCode {
     shared::startup::prepare();
     let result = match cli.command {
         Command::Serve => return serve_all::run(),
+        Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
+            .map_err(BoxError::from)
+            .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
         Command::Users { command } => users_command(command),
         Command::Beers { command } => beers_command(command),
         Command::Orders { command } => orders_command(command),

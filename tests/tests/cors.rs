@@ -87,6 +87,7 @@ async fn an_allowed_origin_is_named_on_answers_and_errors_alike() {
                 trio.orders(Method::GET, "/api/orders/current"),
                 StatusCode::BAD_REQUEST,
             ),
+            (trio.users(Method::GET, "/ui/users.js"), StatusCode::OK),
         ] {
             let response = request.header("Origin", origin).send().await.unwrap();
             assert_eq!(response.status(), status);
