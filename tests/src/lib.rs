@@ -13,6 +13,7 @@ use shared::db::{DatabaseUrl, Pool, PoolSettings};
 use shared::scratch::ScratchDatabase;
 use tempfile::TempDir;
 
+pub mod browser;
 pub mod process;
 
 pub use reqwest;

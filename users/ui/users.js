@@ -26,6 +26,7 @@ brewery-account button { font: inherit; padding: .5rem .9rem; border-radius: 8px
   background: var(--brewery-surface, #fff); cursor: pointer; }
 brewery-account button.primary { background: var(--brewery-accent, #8a4b08); color: #fff; border-color: transparent; font-weight: 600; }
 brewery-account .acc-who { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .5rem; }
+brewery-account .acc-user { margin: 0; }
 brewery-account .acc-badge { background: var(--brewery-accent-soft, #f6e7d3); border-radius: 999px; padding: .1rem .6rem; font-size: .8rem; font-weight: 600; }
 `;
 
