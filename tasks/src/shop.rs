@@ -65,3 +65,50 @@ pub async fn serve(same_origin: bool) -> Result<(), crate::BoxError> {
     task.await??;
     Ok(())
 }
+
+/// `tasks edge`: nginx on `port` in front of the trio on its configured ports (started
+/// separately, e.g. by `tasks serve`) and a same-origin shell of its own; until Ctrl-C or
+/// SIGTERM. nginx's files live under `target/edge`.
+pub async fn edge(port: u16) -> Result<(), crate::BoxError> {
+    let settings = Settings::from_env()?;
+    // The shell on a free loopback port, known once it listens.
+    let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+    let server = storefront::rocket([127, 0, 0, 1].into(), 0, Apis::same_origin())
+        .attach(rocket::fairing::AdHoc::on_liftoff("port", move |rocket| {
+            Box::pin(async move {
+                let _ = port_tx.send(rocket.config().port);
+            })
+        }))
+        .ignite()
+        .await?;
+    let stop = server.shutdown();
+    let task = tokio::spawn(server.launch());
+    let shell_port = port_rx.await?;
+    let prefix = crate::pg::cluster_dir().with_file_name("edge");
+    std::fs::create_dir_all(&prefix)?;
+    let upstreams = tasks::edge::Upstreams {
+        edge_port: port,
+        users: format!("127.0.0.1:{}", settings.users_port),
+        beers: format!("127.0.0.1:{}", settings.beers_port),
+        orders: format!("127.0.0.1:{}", settings.orders_port),
+        storefront: format!("127.0.0.1:{shell_port}"),
+    };
+    let mut edge = tokio::task::spawn_blocking(move || {
+        tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Terminal)
+    })
+    .await??;
+    println!(
+        "[tasks] the edge is on {} (users :{}, beers :{}, orders :{}; start them with `tasks serve`) — Ctrl-C stops it",
+        edge.url, settings.users_port, settings.beers_port, settings.orders_port
+    );
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    tokio::task::spawn_blocking(move || edge.stop()).await?;
+    stop.notify();
+    task.await??;
+    Ok(())
+}

@@ -61,13 +61,17 @@ impl Storefront {
     }
 }
 
-/// The trio and the shell on port N beside it, the shell's origin allowed by CORS.
+/// The trio and the shell, reached on `url`: the shell's own port (the services on theirs,
+/// across origins) or the edge (one origin).
 pub struct Shop {
     pub trio: Trio,
     pub storefront: Storefront,
+    pub url: String,
+    edge: Option<tasks::edge::Edge>,
 }
 
 impl Shop {
+    /// The shell on its own port, calling each service on its port; its origin allowed by CORS.
     pub async fn start() -> Shop {
         let port = free_port();
         let trio = Trio::start_with(Options {
@@ -84,10 +88,50 @@ impl Shop {
             .await
             .expect("the storefront starts");
         trio.seed_beers().await;
-        Shop { trio, storefront }
+        Shop {
+            url: storefront.url.clone(),
+            trio,
+            storefront,
+            edge: None,
+        }
+    }
+
+    /// Behind the edge (nginx with deploy/nginx/edge.conf.template): one origin for the shell
+    /// and every service, so no CORS at all (the services keep the default origins).
+    pub async fn start_behind_the_edge() -> Shop {
+        let trio = Trio::start().await;
+        let storefront = Storefront::start(0, storefront::Apis::same_origin())
+            .await
+            .expect("the storefront starts");
+        let address = |url: &str| url.trim_start_matches("http://").to_owned();
+        let upstreams = tasks::edge::Upstreams {
+            edge_port: free_port(),
+            users: address(&trio.users.url),
+            beers: address(&trio.beers.url),
+            orders: address(&trio.orders.url),
+            storefront: address(&storefront.url),
+        };
+        let prefix = trio.dir.path().join("edge");
+        std::fs::create_dir_all(&prefix).expect("the edge's folder");
+        let edge = tokio::task::spawn_blocking(move || {
+            tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
+        })
+        .await
+        .expect("the edge starts")
+        .expect("nginx runs");
+        trio.seed_beers().await;
+        Shop {
+            url: edge.url.clone(),
+            trio,
+            storefront,
+            edge: Some(edge),
+        }
     }
 
     pub async fn stop(mut self) {
+        if let Some(mut edge) = self.edge.take() {
+            let _ = tokio::task::spawn_blocking(move || edge.stop()).await;
+        }
         self.storefront.stop().await;
         self.trio.stop().await;
     }

@@ -18,101 +18,10 @@ async fn bounded(journey: impl std::future::Future<Output = ()>) {
 async fn a_customer_registers_fills_the_cart_and_checks_out() {
     bounded(async {
         let shop = Shop::start().await;
-        let browser = Browser::start().await;
-        browser.goto(&shop.storefront.url).await;
-        browser.wait_for_count(".cat-card", 3).await;
-        browser.screenshot("catalogue").await;
-
-        // Register, then log in with the same account.
-        let username = trio_tests::unique("shopper");
-        browser
-            .click(r#"brewery-account [data-mode="register"]"#)
-            .await;
-        browser
-            .fill("brewery-account input[name=username]", &username)
-            .await;
-        browser
-            .fill(
-                "brewery-account input[name=mail]",
-                &format!("{username}@example.com"),
-            )
-            .await;
-        browser
-            .fill("brewery-account input[name=first_name]", "Ana")
-            .await;
-        browser
-            .fill("brewery-account input[name=last_name]", "Petrova")
-            .await;
-        browser
-            .fill("brewery-account input[name=password]", "Secret123")
-            .await;
-        browser.screenshot("register").await;
-        browser.click("brewery-account button[type=submit]").await;
-        browser
-            .wait_for_text("brewery-account .acc-status", "Welcome, Ana")
-            .await;
-        browser
-            .fill("brewery-account input[name=password]", "Secret123")
-            .await;
-        browser.click("brewery-account button[type=submit]").await;
-        browser
-            .wait_for_text("brewery-account .acc-user", &username)
-            .await;
-
-        // Three beers, one at a time as a shopper clicks.
-        for (sku, lines) in [("123456", 1), ("123457", 2), ("123458", 3)] {
-            browser
-                .click(&format!(r#".cat-card[data-sku="{sku}"] .cat-add"#))
-                .await;
-            browser
-                .wait_for_count("brewery-cart .ord-line", lines)
-                .await;
-        }
-        browser
-            .wait_for_text("brewery-cart .ord-total-amount", "4.69")
-            .await;
-
-        // Three of the first: 3 × 1.19 + 2.00 + 1.50.
-        browser
-            .fill(
-                r#"brewery-cart .ord-line[data-sku="123456"] .ord-quantity"#,
-                "3",
-            )
-            .await;
-        browser
-            .click(r#"brewery-cart .ord-line[data-sku="123456"] .ord-update"#)
-            .await;
-        browser
-            .wait_for_text("brewery-cart .ord-note", "Quantity changed")
-            .await;
-        browser
-            .wait_for_text("brewery-cart .ord-total-amount", "7.07")
-            .await;
-        browser
-            .wait_for_text(r#".ord-line[data-sku="123456"] .ord-line-total"#, "3.57")
-            .await;
-        browser.screenshot("cart").await;
-
-        browser.click("brewery-cart .ord-checkout").await;
-        browser
-            .wait_for_text("brewery-cart .ord-note", "Thank you")
-            .await;
-        browser
-            .wait_for_text("brewery-cart .ord-note", "7.07")
-            .await;
-        let order = browser
-            .wait_for_text("brewery-orders .ord-past li", "7.07")
-            .await;
-        assert!(order.contains("Order"), "{order}");
-        browser.click("brewery-orders .ord-past summary").await;
-        browser
-            .wait_for_text("brewery-orders .ord-past-lines", "3.57")
-            .await;
-        browser.screenshot("past-orders").await;
-        browser.close().await;
+        customer_journey(&shop, "").await;
 
         let phone = Browser::start_sized(390, 844).await;
-        phone.goto(&shop.storefront.url).await;
+        phone.goto(&shop.url).await;
         phone.wait_for_count(".cat-card", 3).await;
         phone.screenshot("phone").await;
         phone.close().await;
@@ -122,12 +31,139 @@ async fn a_customer_registers_fills_the_cart_and_checks_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_a_customer_fills_the_cart_and_checks_out() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        customer_journey(&shop, "edge-").await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_with_orders_stopped_the_catalogue_still_works() {
+    bounded(async {
+        let mut shop = Shop::start_behind_the_edge().await;
+        let customer = shop.trio.customer().await;
+        shop.trio.orders.stop().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-cart", "orders is unavailable, try again shortly")
+            .await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+/// Register → log in → three beers → a changed quantity → checkout → the past order's total.
+async fn customer_journey(shop: &Shop, screenshots: &str) {
+    let shot = |name: &str| format!("{screenshots}{name}");
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser.wait_for_count(".cat-card", 3).await;
+    browser.screenshot(&shot("catalogue")).await;
+
+    // Register, then log in with the same account.
+    let username = trio_tests::unique("shopper");
+    browser
+        .click(r#"brewery-account [data-mode="register"]"#)
+        .await;
+    browser
+        .fill("brewery-account input[name=username]", &username)
+        .await;
+    browser
+        .fill(
+            "brewery-account input[name=mail]",
+            &format!("{username}@example.com"),
+        )
+        .await;
+    browser
+        .fill("brewery-account input[name=first_name]", "Ana")
+        .await;
+    browser
+        .fill("brewery-account input[name=last_name]", "Petrova")
+        .await;
+    browser
+        .fill("brewery-account input[name=password]", "Secret123")
+        .await;
+    browser.screenshot(&shot("register")).await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text("brewery-account .acc-status", "Welcome, Ana")
+        .await;
+    browser
+        .fill("brewery-account input[name=password]", "Secret123")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text("brewery-account .acc-user", &username)
+        .await;
+
+    // Three beers, one at a time as a shopper clicks.
+    for (sku, lines) in [("123456", 1), ("123457", 2), ("123458", 3)] {
+        browser
+            .click(&format!(r#".cat-card[data-sku="{sku}"] .cat-add"#))
+            .await;
+        browser
+            .wait_for_count("brewery-cart .ord-line", lines)
+            .await;
+    }
+    browser
+        .wait_for_text("brewery-cart .ord-total-amount", "4.69")
+        .await;
+
+    // Three of the first: 3 × 1.19 + 2.00 + 1.50.
+    browser
+        .fill(
+            r#"brewery-cart .ord-line[data-sku="123456"] .ord-quantity"#,
+            "3",
+        )
+        .await;
+    browser
+        .click(r#"brewery-cart .ord-line[data-sku="123456"] .ord-update"#)
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "Quantity changed")
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-total-amount", "7.07")
+        .await;
+    browser
+        .wait_for_text(r#".ord-line[data-sku="123456"] .ord-line-total"#, "3.57")
+        .await;
+    browser.screenshot(&shot("cart")).await;
+
+    browser.click("brewery-cart .ord-checkout").await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "Thank you")
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "7.07")
+        .await;
+    let order = browser
+        .wait_for_text("brewery-orders .ord-past li", "7.07")
+        .await;
+    assert!(order.contains("Order"), "{order}");
+    browser.click("brewery-orders .ord-past summary").await;
+    browser
+        .wait_for_text("brewery-orders .ord-past-lines", "3.57")
+        .await;
+    browser.screenshot(&shot("past-orders")).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
     bounded(async {
         let shop = Shop::start().await;
         let admin = shop.trio.admin().await;
         let browser = Browser::start().await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser
             .fill("brewery-account input[name=username]", &admin.username)
             .await;
@@ -165,9 +201,9 @@ async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
 
         let customer = shop.trio.customer().await;
         let browser = Browser::start().await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser.remember_token(&customer.token).await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser
             .wait_for_text("brewery-account .acc-user", &customer.username)
             .await;
@@ -192,9 +228,9 @@ async fn with_orders_stopped_the_catalogue_still_works_and_the_cart_says_so() {
         let customer = shop.trio.customer().await;
         shop.trio.orders.stop().await;
         let browser = Browser::start().await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser.remember_token(&customer.token).await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser
             .wait_for_text("brewery-cart", "orders is unavailable, try again shortly")
             .await;
@@ -224,7 +260,7 @@ async fn a_wrong_password_is_said_on_the_login_form() {
         let shop = Shop::start().await;
         let customer = shop.trio.customer().await;
         let browser = Browser::start().await;
-        browser.goto(&shop.storefront.url).await;
+        browser.goto(&shop.url).await;
         browser
             .fill("brewery-account input[name=username]", &customer.username)
             .await;
