@@ -92,6 +92,12 @@ fn health() -> (ContentType, &'static str) {
     (ContentType::JSON, r#"{"status":"ok"}"#)
 }
 
+/// The shell needs nothing but itself: ready while it runs (the image's health check asks this).
+#[rocket::get("/ready")]
+fn ready() -> (ContentType, &'static str) {
+    (ContentType::JSON, r#"{"status":"ready"}"#)
+}
+
 #[rocket::catch(default)]
 fn not_found(status: Status, _: &Request<'_>) -> (Status, (ContentType, &'static str)) {
     (
@@ -121,7 +127,7 @@ pub fn rocket(address: IpAddr, port: u16, apis: Apis) -> Rocket<Build> {
                 res.set_header(Header::new("Cache-Control", "no-cache"));
             })
         }))
-        .mount("/", rocket::routes![index, style, health])
+        .mount("/", rocket::routes![index, style, health, ready])
         .register("/", rocket::catchers![not_found])
 }
 
