@@ -43,6 +43,7 @@ brewery-catalogue .cat-admin { background: var(--brewery-surface, #fff); border:
   border-radius: var(--brewery-radius, 12px); padding: .75rem 1rem; margin-top: .75rem; }
 brewery-catalogue .cat-admin summary { cursor: pointer; font-weight: 700; }
 brewery-catalogue form.cat-form { display: grid; gap: .5rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 10rem), 1fr)); align-items: start; margin-top: .5rem; }
+brewery-catalogue form.cat-form .cat-note { grid-column: 1 / -1; }
 brewery-catalogue form.cat-form .cat-actions { grid-column: 1 / -1; display: flex; gap: .5rem; flex-wrap: wrap; }
 brewery-catalogue .cat-detail { background: var(--brewery-surface, #fff); border: 1px solid var(--brewery-line, #ddd);
   border-radius: var(--brewery-radius, 12px); padding: 1rem; margin: 1rem 0; display: grid; gap: 1rem;
