@@ -165,6 +165,11 @@ class BreweryCart extends OrdersElement {
         await this.refresh();
         return;
       }
+      if (status === 401) {
+        this.announce({ sku, ok: false, message: "Your session has ended; log in again to add beers." });
+        this.refresh();
+        return;
+      }
       const reason = body?.errors?.quantity ? `The quantity ${body.errors.quantity}.` : body?.message;
       this.announce({ sku, ok: false, message: reason ?? "It could not be added." });
     } catch (error) {

@@ -73,10 +73,15 @@ pub struct Shop {
 impl Shop {
     /// The shell on its own port, calling each service on its port; its origin allowed by CORS.
     pub async fn start() -> Shop {
+        Self::start_with(Options::default()).await
+    }
+
+    /// As `start`, with the trio's knobs turned (the allowed origins are the shell's).
+    pub async fn start_with(options: Options) -> Shop {
         let port = free_port();
         let trio = Trio::start_with(Options {
             cors_allowed_origins: Some(format!("http://127.0.0.1:{port}")),
-            ..Options::default()
+            ..options
         })
         .await;
         let apis = storefront::Apis {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use trio_tests::browser::{Browser, Shop};
+use trio_tests::Options;
 
 /// A journey that hangs fails instead of holding the suite.
 const JOURNEY: Duration = Duration::from_secs(150);
@@ -276,6 +277,68 @@ async fn a_wrong_password_is_said_on_the_login_form() {
             .await;
         browser.screenshot("wrong-password").await;
         assert_eq!(browser.count("brewery-account .acc-user").await, 0);
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_login_says_when_to_retry_and_a_revoked_token_asks_for_a_login() {
+    bounded(async {
+        let shop = Shop::start_with(Options {
+            login_throttle: users::domain::LoginThrottle {
+                per_username: 1,
+                ..users::domain::LoginThrottle::default()
+            },
+            ..Options::default()
+        })
+        .await;
+        let customer = shop.trio.customer().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-account .acc-user", &customer.username)
+            .await;
+
+        // The token is revoked elsewhere (another device logs out): the next call is a 401.
+        let (status, _) = trio_tests::call(
+            shop.trio
+                .users(reqwest::Method::POST, "/api/users/logout")
+                .form(&[("token", customer.token.as_str())]),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        browser
+            .click(r#".cat-card[data-sku="123456"] .cat-add"#)
+            .await;
+        browser
+            .wait_for_text("brewery-account .acc-status", "log in again")
+            .await;
+
+        // One failure is allowed, the next login is a 429 that says when to try again.
+        for answer in ["Invalid username and / or password", "Try again in"] {
+            browser
+                .fill("brewery-account input[name=username]", &customer.username)
+                .await;
+            browser
+                .fill("brewery-account input[name=password]", "Wrong1234")
+                .await;
+            browser.click("brewery-account button[type=submit]").await;
+            browser
+                .wait_for_text("brewery-account .acc-status", answer)
+                .await;
+        }
+        let said = browser
+            .wait_for_text("brewery-account .acc-status", "Try again in")
+            .await;
+        assert!(
+            said.contains("minutes") || said.contains("second"),
+            "{said}"
+        );
+        browser.screenshot("throttled-login").await;
         browser.close().await;
         shop.stop().await;
     })
