@@ -22,11 +22,12 @@ brewery-catalogue .cat-picture img { width: 100%; height: 100%; object-fit: cove
 brewery-catalogue .cat-body { padding: .75rem 1rem 1rem; display: grid; gap: .5rem; flex: 1; align-content: start; }
 brewery-catalogue .cat-name { margin: 0; font-size: 1.1rem; }
 brewery-catalogue .cat-name button { all: unset; cursor: pointer; text-decoration: underline; text-underline-offset: 3px; }
+brewery-catalogue .cat-name button:focus-visible { outline: 3px solid var(--brewery-focus, #1f5fbf); outline-offset: 2px; }
 brewery-catalogue .cat-sku { color: var(--brewery-muted, #666); font-size: .85rem; margin: 0; }
 brewery-catalogue .cat-price { font-size: 1.25rem; font-weight: 700; margin: 0; color: var(--brewery-accent, #8a4b08); }
 brewery-catalogue .cat-buy { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
 brewery-catalogue label { display: grid; gap: .2rem; font-weight: 600; font-size: .85rem; }
-brewery-catalogue input { font: inherit; padding: .45rem .55rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; min-width: 0; }
+brewery-catalogue input { font: inherit; font-weight: 400; padding: .45rem .55rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; min-width: 0; }
 brewery-catalogue .cat-buy input { width: 4.5rem; }
 brewery-catalogue input[aria-invalid="true"] { border-color: var(--brewery-danger, #b00020); }
 brewery-catalogue button { font: inherit; padding: .45rem .8rem; border-radius: 8px; border: 1px solid var(--brewery-line, #bbb);
@@ -98,6 +99,8 @@ class BreweryCatalogue extends HTMLElement {
       if (note && message) {
         note.textContent = message;
         note.classList.toggle("error", !ok);
+        // A confirmation fades after a while; a problem stays until the next try.
+        if (ok) setTimeout(() => note.textContent === message && (note.textContent = ""), 5000);
       }
     };
     document.addEventListener("brewery:token", this.onToken);

@@ -22,7 +22,7 @@ brewery-cart, brewery-orders { display: block; }
 .ord-line-total { font-weight: 700; text-align: right; margin: 0; }
 .ord-line-controls { grid-column: 1 / -1; display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
 .ord-line-controls label { display: grid; gap: .2rem; font-size: .8rem; font-weight: 600; }
-.ord-line-controls input { width: 4.5rem; font: inherit; padding: .35rem .45rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; }
+.ord-line-controls input { width: 4.5rem; font: inherit; font-weight: 400; padding: .35rem .45rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; }
 .ord-total { display: flex; justify-content: space-between; font-size: 1.2rem; font-weight: 800; margin: .75rem 0; }
 .ord-card button { font: inherit; padding: .4rem .8rem; border-radius: 8px; border: 1px solid var(--brewery-line, #bbb);
   background: var(--brewery-surface, #fff); cursor: pointer; }

@@ -89,10 +89,18 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
     browser
         .fill("brewery-account input[name=last_name]", "Petrova")
         .await;
+    // A password without a digit is refused, and said beside the password.
+    browser
+        .fill("brewery-account input[name=password]", "Secretive")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text(r#"brewery-account [data-error-for="password"]"#, "digit")
+        .await;
+    browser.screenshot(&shot("register")).await;
     browser
         .fill("brewery-account input[name=password]", "Secret123")
         .await;
-    browser.screenshot(&shot("register")).await;
     browser.click("brewery-account button[type=submit]").await;
     browser
         .wait_for_text("brewery-account .acc-status", "Welcome, Ana")
@@ -243,6 +251,7 @@ async fn with_orders_stopped_the_catalogue_still_works_and_the_cart_says_so() {
             .click(r#".cat-card[data-sku="123457"] .cat-open"#)
             .await;
         browser.wait_for_text("#cat-detail-title", "Загорка").await;
+        browser.screenshot("beer").await;
         browser.click(".cat-back").await;
         browser.wait_for_count(".cat-card", 3).await;
         browser

@@ -16,7 +16,7 @@ brewery-account .acc-tabs button { flex: 1; }
 brewery-account .acc-tabs button[aria-selected="true"] { background: var(--brewery-accent, #8a4b08); color: #fff; border-color: transparent; }
 brewery-account form { display: grid; gap: .6rem; }
 brewery-account label { display: grid; gap: .2rem; font-weight: 600; font-size: .9rem; }
-brewery-account input { font: inherit; padding: .5rem .6rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; }
+brewery-account input { font: inherit; font-weight: 400; padding: .5rem .6rem; border: 1px solid var(--brewery-line, #bbb); border-radius: 8px; }
 brewery-account input[aria-invalid="true"] { border-color: var(--brewery-danger, #b00020); }
 brewery-account .field-error { color: var(--brewery-danger, #b00020); font-weight: 500; font-size: .85rem; margin: 0; }
 brewery-account .field-error:empty { display: none; }
