@@ -163,6 +163,14 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
         .wait_for_text("brewery-orders .ord-past-lines", "3.57")
         .await;
     browser.screenshot(&shot("past-orders")).await;
+
+    browser.click("brewery-account .acc-logout").await;
+    browser
+        .wait_for_text("brewery-account .acc-status", "You have logged out")
+        .await;
+    browser
+        .wait_for_text("brewery-cart", "Log in to fill your cart")
+        .await;
     browser.close().await;
 }
 
