@@ -214,6 +214,22 @@ async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
             )
             .await;
         browser.screenshot("admin").await;
+
+        // A changed price, and a beer taken off the catalogue (asked twice).
+        let card = format!(r#".cat-card[data-sku="{sku}"]"#);
+        browser.click(&format!("{card} .cat-edit")).await;
+        browser
+            .fill(&format!("{card} input[name=price]"), "2.40")
+            .await;
+        browser.click(&format!("{card} button[type=submit]")).await;
+        browser
+            .wait_for_text(&format!("{card} .cat-price"), "2.40")
+            .await;
+        let tuborg = r#".cat-card[data-sku="123458"] .cat-delete"#;
+        browser.click(tuborg).await;
+        browser.wait_for_text(tuborg, "Really delete").await;
+        browser.click(tuborg).await;
+        browser.wait_for_count(".cat-card", 3).await;
         browser.close().await;
 
         let customer = shop.trio.customer().await;
@@ -230,6 +246,13 @@ async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
                 "Пиринско",
             )
             .await;
+        browser
+            .wait_for_text(
+                &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
+                "2.40",
+            )
+            .await;
+        assert_eq!(browser.count(r#".cat-card[data-sku="123458"]"#).await, 0);
         assert_eq!(browser.count("brewery-catalogue .cat-admin").await, 0);
         assert_eq!(browser.count("brewery-catalogue .cat-edit").await, 0);
         browser.close().await;
