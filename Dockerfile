@@ -39,15 +39,16 @@ COPY shared/Cargo.toml shared/
 COPY users/Cargo.toml  users/
 COPY beers/Cargo.toml  beers/
 COPY orders/Cargo.toml orders/
+COPY storefront/Cargo.toml storefront/
 COPY tasks/Cargo.toml  tasks/
 COPY tests/Cargo.toml  tests/
 RUN set -eux; \
-    for crate in shared users beers orders tasks tests; do \
+    for crate in shared users beers orders storefront tasks tests; do \
       mkdir -p "$crate/src"; : > "$crate/src/lib.rs"; \
     done; \
     for bin in users beers orders tasks; do echo 'fn main() {}' > "$bin/src/main.rs"; done; \
     cargo build --release --locked -p users -p beers -p orders -p tasks; \
-    rm -rf shared/src users/src beers/src orders/src tasks/src tests/src
+    rm -rf shared/src users/src beers/src orders/src storefront/src tasks/src tests/src
 
 # 2) The real sources. COPY keeps the files' own modification times, which can be older than
 #    the stand-ins built above; touching them makes cargo rebuild the workspace's crates
@@ -56,10 +57,13 @@ COPY shared shared
 COPY users  users
 COPY beers  beers
 COPY orders orders
+COPY storefront storefront
 COPY tasks  tasks
 COPY tests  tests
+# tasks edge compiles in the edge's nginx configuration.
+COPY deploy/nginx deploy/nginx
 RUN set -eux; \
-    find shared users beers orders tasks tests -type f -exec touch {} +; \
+    find shared users beers orders storefront tasks tests -type f -exec touch {} +; \
     cargo build --release --locked -p users -p beers -p orders -p tasks; \
     mkdir -p /out; \
     cp target/release/users target/release/beers target/release/orders target/release/tasks /out/
@@ -88,9 +92,10 @@ COPY --from=builder /out/ /usr/local/bin/
 # and its libraries for one request every few seconds. bash is in every Debian image
 # (Essential: yes) and speaks TCP through /dev/tcp, which is all an HTTP/1.1 GET needs.
 # It asks GET /ready of the service(s) this container runs, found on PID 1's command line
-# (`users`, `tasks users serve`, `tasks serve` for all three; under an init too), on the
-# port that *_PORT sets; HEALTHCHECK_SERVICES="users beers" overrides the guess. One-shot
-# commands (setup, seed, create-admin) are reported healthy: there is nothing to ask.
+# (`users`, `tasks users serve`, `tasks serve` for all three, `tasks storefront`; under an
+# init too), on the port that *_PORT sets; HEALTHCHECK_SERVICES="users beers" overrides the
+# guess. One-shot commands (setup, seed, create-admin) are reported healthy: there is
+# nothing to ask.
 COPY --chmod=0755 <<"EOF" /usr/local/bin/healthcheck
 #!/bin/bash
 set -u
@@ -127,7 +132,7 @@ else
   serve=no
   for arg in "${argv[@]}"; do
     case ${arg##*/} in
-      users | beers | orders) services+=("${arg##*/}") ;;
+      users | beers | orders | storefront) services+=("${arg##*/}") ;;
       serve) serve=yes ;;
       setup | seed | create-admin | pg | test | help | -h | --help | -V | --version)
         echo "one-shot command: nothing to check"; exit 0 ;;
@@ -143,6 +148,7 @@ for service in "${services[@]}"; do
     users) probe users 5001 || failed=1 ;;
     beers) probe beers 5002 || failed=1 ;;
     orders) probe orders 5003 || failed=1 ;;
+    storefront) probe storefront 5000 || failed=1 ;;
     *) echo "unknown service: $service"; failed=1 ;;
   esac
 done
@@ -156,7 +162,7 @@ USER 10001:10001
 ENV USERS_ADDRESS=0.0.0.0 \
     BEERS_ADDRESS=0.0.0.0 \
     ORDERS_ADDRESS=0.0.0.0
-EXPOSE 5001 5002 5003
+EXPOSE 5000 5001 5002 5003
 
 # /ready, not /health: a container is useful only when its database answers, and compose
 # starts the neighbours on this (depends_on: condition: service_healthy). Kubernetes ignores

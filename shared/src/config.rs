@@ -102,10 +102,16 @@ impl ServiceSettings {
     }
 
     /// Rocket's configuration: our address and port, Rocket's own logging off (we log each
-    /// request ourselves, once, with its request id), and the deadline for a request's head
-    /// (`header_read_timeout`, which our patched Rocket reads; see vendor/rocket/PATCH.md).
+    /// request ourselves, once, with its request id), the deadline for a request's head
+    /// (`header_read_timeout`, which our patched Rocket reads; see vendor/rocket/PATCH.md), and
+    /// the origins allowed to call the service from a browser (`CORS_ALLOWED_ORIGINS`, see
+    /// `cors`).
     pub fn figment(&self) -> rocket::figment::Figment {
         rocket::Config::figment()
+            .merge((
+                crate::cors::FIGMENT_KEY,
+                crate::cors::CorsPolicy::from_env().origins().join(","),
+            ))
             .merge(("address", self.address))
             .merge(("port", self.port))
             .merge((

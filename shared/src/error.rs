@@ -218,7 +218,7 @@ fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
 
 /// The methods the service's routes accept for this request's path, when none accepts its
 /// method: a known address asked with the wrong method is a 405, not a 404.
-fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+pub(crate) fn allowed_methods(req: &Request<'_>) -> Vec<String> {
     let segments: Vec<&str> = req.uri().path().segments().collect();
     let matching: Vec<_> = req
         .rocket()

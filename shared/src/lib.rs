@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cargo;
 pub mod clients;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod dto;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod scratch;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
+pub mod ui;
 
 pub use error::{ApiError, FieldErrors};
 pub use input::{Fields, QueryFields};

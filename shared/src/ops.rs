@@ -165,8 +165,11 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         }
     };
     let body_read_timeout = crate::input::BodyReadTimeout::from_figment(rocket.figment());
+    // CORS first: its response fairing turns a preflight's 405 into a 204 before the request
+    // log and the metrics see it.
     rocket
         .manage(body_read_timeout)
+        .attach(crate::cors::Cors)
         .attach(rocket::fairing::AdHoc::on_liftoff(
             "announce",
             move |rocket| {

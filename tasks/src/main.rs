@@ -4,6 +4,7 @@ mod bench;
 use tasks::pg;
 
 mod serve_all;
+mod shop;
 mod test;
 
 use std::process::ExitCode;
@@ -22,9 +23,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve all three services (ports 5001–5003 by default), output prefixed by service.
-    /// Ctrl-C stops all three.
+    /// Serve all three services (ports 5001–5003 by default), output prefixed by service, and
+    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all.
     Serve,
+    /// Put a throwaway nginx (Debian's `nginx`) in front of the running trio and a shell of its
+    /// own: one origin, configured by deploy/nginx/edge.conf.template; files under target/edge.
+    Edge {
+        /// Where the edge listens.
+        #[arg(long, env = "EDGE_PORT", default_value_t = 8080)]
+        port: u16,
+    },
+    /// Serve only the storefront's shell page (STOREFRONT_ADDRESS, STOREFRONT_PORT).
+    Storefront {
+        /// The page calls the services on its own origin (behind the edge) instead of on their
+        /// ports (USERS_PORT, BEERS_PORT, ORDERS_PORT) of the page's host.
+        #[arg(long)]
+        same_origin: bool,
+    },
     /// The users service: accounts, passwords, sessions, roles.
     Users {
         #[command(subcommand)]
@@ -119,6 +134,12 @@ fn main() -> ExitCode {
     shared::startup::prepare();
     let result = match cli.command {
         Command::Serve => return serve_all::run(),
+        Command::Edge { port } => tokio::runtime::Runtime::new()
+            .map_err(BoxError::from)
+            .and_then(|runtime| runtime.block_on(shop::edge(port))),
+        Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
+            .map_err(BoxError::from)
+            .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
         Command::Users { command } => users_command(command),
         Command::Beers { command } => beers_command(command),
         Command::Orders { command } => orders_command(command),

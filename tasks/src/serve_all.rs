@@ -1,5 +1,6 @@
 //! `tasks serve`: the three services as child processes of this one, their output prefixed by
-//! name; Ctrl-C (or SIGTERM) stops all three, and one dying stops the others.
+//! name, and the storefront's shell in this process; Ctrl-C (or SIGTERM) stops them all, and
+//! one dying stops the others.
 
 use std::process::{ExitCode, Stdio};
 
@@ -56,8 +57,15 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
             let _ = exited_tx.send((name, status));
         });
     }
+    let shop = crate::shop::Settings::from_env()?;
+    let shop_url = shop.url();
+    let shop_server = storefront::rocket(shop.address, shop.port, shop.apis_beside_the_services())
+        .ignite()
+        .await?;
+    let shop_stop = shop_server.shutdown();
+    let mut shop_task = tokio::spawn(shop_server.launch());
     println!(
-        "[tasks] serving users :{}, beers :{}, orders :{} — Ctrl-C stops all three",
+        "[tasks] serving users :{}, beers :{}, orders :{}, the storefront on {shop_url} — Ctrl-C stops all",
         port("USERS_PORT", 5001),
         port("BEERS_PORT", 5002),
         port("ORDERS_PORT", 5003)
@@ -66,6 +74,7 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut failed = false;
+    let mut failed_shop = false;
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
@@ -73,7 +82,17 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
             eprintln!("[tasks] {name} exited ({}); stopping the others", describe(status));
             failed = true;
         }
+        stopped = &mut shop_task => {
+            let why = match stopped {
+                Ok(Ok(_)) => "it stopped".to_owned(),
+                Ok(Err(error)) => error.to_string(),
+                Err(error) => error.to_string(),
+            };
+            eprintln!("[tasks] the storefront on {shop_url} failed ({why}); stopping the services");
+            failed_shop = true;
+        }
     }
+    shop_stop.notify();
     // A terminal's Ctrl-C reaches the children too; a signal sent to this process alone does
     // not, so pass it on. Each service then finishes its in-flight requests and exits.
     for pid in &pids {
@@ -89,7 +108,7 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
             None => break,
         }
     }
-    Ok(if failed {
+    Ok(if failed || failed_shop {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

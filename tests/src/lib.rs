@@ -13,6 +13,7 @@ use shared::db::{DatabaseUrl, Pool, PoolSettings};
 use shared::scratch::ScratchDatabase;
 use tempfile::TempDir;
 
+pub mod browser;
 pub mod process;
 
 pub use reqwest;
@@ -50,6 +51,8 @@ pub struct Options {
     pub token_cache: Duration,
     /// `*_DB_TIMEOUT_MS` of every service.
     pub db_timeout: Duration,
+    /// `CORS_ALLOWED_ORIGINS` of all three (`None`: the default, the shell on port 5000).
+    pub cors_allowed_origins: Option<String>,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             login_throttle: users::domain::LoginThrottle::default(),
             token_cache: Duration::ZERO,
             db_timeout: PoolSettings::default().connection_timeout,
+            cors_allowed_origins: None,
         }
     }
 }
@@ -111,6 +115,20 @@ fn service_settings(database: &DatabaseUrl, options: &Options, port: u16) -> Ser
             ..PoolSettings::default()
         },
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+    }
+}
+
+/// The service as configured, with the test's own allowed origins when it has any.
+fn configured(rocket: Rocket<Build>, options: &Options) -> Rocket<Build> {
+    match &options.cors_allowed_origins {
+        Some(origins) => {
+            let figment = rocket
+                .figment()
+                .clone()
+                .merge((shared::cors::FIGMENT_KEY, origins.as_str()));
+            rocket.configure(figment)
+        }
+        None => rocket,
     }
 }
 
@@ -318,7 +336,11 @@ pub async fn start_users(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || users::connect(&settings)).await??
     };
-    launch(users::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(users::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSettings {
@@ -345,7 +367,11 @@ pub async fn start_beers(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || beers::connect(&settings)).await??
     };
-    launch(beers::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(beers::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 pub async fn start_orders(
@@ -363,7 +389,11 @@ pub async fn start_orders(
         let settings = settings.clone();
         tokio::task::spawn_blocking(move || orders::connect(&settings)).await??
     };
-    launch(orders::rocket(settings, pool.clone())?, pool).await
+    launch(
+        configured(orders::rocket(settings, pool.clone())?, options),
+        pool,
+    )
+    .await
 }
 
 /// A logged-in account.

@@ -1,6 +1,7 @@
 //! The beers API: the catalogue, read by anyone and changed by administrators.
 
 mod catalogue;
+mod ui;
 
 use rocket::Route;
 use shared::ops::TokenAuth;
@@ -13,6 +14,7 @@ pub fn routes() -> Vec<Route> {
         catalogue::create,
         catalogue::update,
         catalogue::delete,
+        ui::fragment,
     ]
 }
 
@@ -26,6 +28,7 @@ pub fn routes() -> Vec<Route> {
         catalogue::create,
         catalogue::update,
         catalogue::delete,
+        ui::fragment,
     ),
     components(schemas(
         shared::dto::Beer,
@@ -34,6 +37,9 @@ pub fn routes() -> Vec<Route> {
         catalogue::BeerChangeFields,
     )),
     modifiers(&TokenAuth),
-    tags((name = "beers", description = "The beer catalogue"))
+    tags(
+        (name = "beers", description = "The beer catalogue"),
+        (name = "storefront", description = "The catalogue fragment of the storefront (a custom element)"),
+    )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 mod checkout;
 mod current;
 mod history;
+mod ui;
 mod views;
 
 use rocket::Route;
@@ -18,6 +19,7 @@ pub fn routes() -> Vec<Route> {
         checkout::checkout_get,
         checkout::checkout_post,
         history::show,
+        ui::fragment,
     ]
 }
 
@@ -32,6 +34,7 @@ pub fn routes() -> Vec<Route> {
         checkout::checkout_get,
         checkout::checkout_post,
         history::show,
+        ui::fragment,
     ),
     components(schemas(
         views::OrderSummary,
@@ -43,6 +46,9 @@ pub fn routes() -> Vec<Route> {
         shared::error::ErrorBody,
     )),
     modifiers(&TokenAuth),
-    tags((name = "orders", description = "The open order, checkout and past orders"))
+    tags(
+        (name = "orders", description = "The open order, checkout and past orders"),
+        (name = "storefront", description = "The cart and order history fragments of the storefront (custom elements)"),
+    )
 )]
 pub struct ApiDoc;

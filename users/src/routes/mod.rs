@@ -2,6 +2,7 @@
 
 mod accounts;
 mod sessions;
+mod ui;
 
 use std::sync::{Arc, Mutex};
 
@@ -92,6 +93,7 @@ pub fn routes() -> Vec<Route> {
         sessions::login,
         sessions::logout,
         sessions::check_token,
+        ui::fragment,
     ]
 }
 
@@ -104,6 +106,7 @@ pub fn routes() -> Vec<Route> {
         sessions::login,
         sessions::logout,
         sessions::check_token,
+        ui::fragment,
     ),
     components(schemas(
         shared::dto::User,
@@ -114,6 +117,9 @@ pub fn routes() -> Vec<Route> {
         sessions::TokenBody,
     )),
     modifiers(&TokenAuth),
-    tags((name = "users", description = "Accounts and sessions"))
+    tags(
+        (name = "users", description = "Accounts and sessions"),
+        (name = "storefront", description = "The account fragment of the storefront (a custom element)"),
+    )
 )]
 pub struct ApiDoc;

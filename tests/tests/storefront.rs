@@ -1,0 +1,386 @@
+//! The storefront's journeys in a real Chromium: the shell on its own port, each fragment
+//! loaded from its service, every call real HTTP across origins (CORS).
+
+use std::time::Duration;
+
+use trio_tests::browser::{Browser, Shop};
+use trio_tests::Options;
+
+/// A journey that hangs fails instead of holding the suite.
+const JOURNEY: Duration = Duration::from_secs(150);
+
+async fn bounded(journey: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(JOURNEY, journey)
+        .await
+        .expect("the journey finishes in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_registers_fills_the_cart_and_checks_out() {
+    bounded(async {
+        let shop = Shop::start().await;
+        customer_journey(&shop, "").await;
+
+        let phone = Browser::start_sized(390, 844).await;
+        phone.goto(&shop.url).await;
+        phone.wait_for_count(".cat-card", 3).await;
+        phone.screenshot("phone").await;
+        phone.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_a_customer_fills_the_cart_and_checks_out() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        customer_journey(&shop, "edge-").await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_with_orders_stopped_the_catalogue_still_works() {
+    bounded(async {
+        let mut shop = Shop::start_behind_the_edge().await;
+        let customer = shop.trio.customer().await;
+        shop.trio.orders.stop().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-cart", "orders is unavailable, try again shortly")
+            .await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+/// Register → log in → three beers → a changed quantity → checkout → the past order's total.
+async fn customer_journey(shop: &Shop, screenshots: &str) {
+    let shot = |name: &str| format!("{screenshots}{name}");
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser.wait_for_count(".cat-card", 3).await;
+    browser.screenshot(&shot("catalogue")).await;
+
+    // Register, then log in with the same account.
+    let username = trio_tests::unique("shopper");
+    browser
+        .click(r#"brewery-account [data-mode="register"]"#)
+        .await;
+    browser
+        .fill("brewery-account input[name=username]", &username)
+        .await;
+    browser
+        .fill(
+            "brewery-account input[name=mail]",
+            &format!("{username}@example.com"),
+        )
+        .await;
+    browser
+        .fill("brewery-account input[name=first_name]", "Ana")
+        .await;
+    browser
+        .fill("brewery-account input[name=last_name]", "Petrova")
+        .await;
+    // A password without a digit is refused, and said beside the password.
+    browser
+        .fill("brewery-account input[name=password]", "Secretive")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text(r#"brewery-account [data-error-for="password"]"#, "digit")
+        .await;
+    browser.screenshot(&shot("register")).await;
+    browser
+        .fill("brewery-account input[name=password]", "Secret123")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text("brewery-account .acc-status", "Welcome, Ana")
+        .await;
+    browser
+        .fill("brewery-account input[name=password]", "Secret123")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text("brewery-account .acc-user", &username)
+        .await;
+
+    // Three beers, one at a time as a shopper clicks.
+    for (sku, lines) in [("123456", 1), ("123457", 2), ("123458", 3)] {
+        browser
+            .click(&format!(r#".cat-card[data-sku="{sku}"] .cat-add"#))
+            .await;
+        browser
+            .wait_for_count("brewery-cart .ord-line", lines)
+            .await;
+    }
+    browser
+        .wait_for_text("brewery-cart .ord-total-amount", "4.69")
+        .await;
+
+    // Three of the first: 3 × 1.19 + 2.00 + 1.50.
+    browser
+        .fill(
+            r#"brewery-cart .ord-line[data-sku="123456"] .ord-quantity"#,
+            "3",
+        )
+        .await;
+    browser
+        .click(r#"brewery-cart .ord-line[data-sku="123456"] .ord-update"#)
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "Quantity changed")
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-total-amount", "7.07")
+        .await;
+    browser
+        .wait_for_text(r#".ord-line[data-sku="123456"] .ord-line-total"#, "3.57")
+        .await;
+    browser.screenshot(&shot("cart")).await;
+
+    browser.click("brewery-cart .ord-checkout").await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "Thank you")
+        .await;
+    browser
+        .wait_for_text("brewery-cart .ord-note", "7.07")
+        .await;
+    let order = browser
+        .wait_for_text("brewery-orders .ord-past li", "7.07")
+        .await;
+    assert!(order.contains("Order"), "{order}");
+    browser.click("brewery-orders .ord-past summary").await;
+    browser
+        .wait_for_text("brewery-orders .ord-past-lines", "3.57")
+        .await;
+    browser.screenshot(&shot("past-orders")).await;
+
+    browser.click("brewery-account .acc-logout").await;
+    browser
+        .wait_for_text("brewery-account .acc-status", "You have logged out")
+        .await;
+    browser
+        .wait_for_text("brewery-cart", "Log in to fill your cart")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let admin = shop.trio.admin().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser
+            .fill("brewery-account input[name=username]", &admin.username)
+            .await;
+        browser
+            .fill("brewery-account input[name=password]", "Admin1234")
+            .await;
+        browser.click("brewery-account button[type=submit]").await;
+        browser
+            .wait_for_text("brewery-account .acc-user", "administrator")
+            .await;
+
+        browser.click("brewery-catalogue .cat-admin summary").await;
+        let sku = trio_tests::unique_sku();
+        browser.fill(".cat-admin input[name=sku]", &sku).await;
+        browser
+            .fill(".cat-admin input[name=name]", "Пиринско")
+            .await;
+        // A third decimal is refused, and said beside the price.
+        browser.fill(".cat-admin input[name=price]", "2.355").await;
+        browser.click(".cat-admin button[type=submit]").await;
+        browser
+            .wait_for_text(r#".cat-admin [data-error-for="price"]"#, "decimal")
+            .await;
+        browser.screenshot("admin-validation").await;
+        browser.fill(".cat-admin input[name=price]", "2.35").await;
+        browser.click(".cat-admin button[type=submit]").await;
+        browser
+            .wait_for_text(
+                &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
+                "2.35",
+            )
+            .await;
+        browser.screenshot("admin").await;
+
+        // A changed price, and a beer taken off the catalogue (asked twice).
+        let card = format!(r#".cat-card[data-sku="{sku}"]"#);
+        browser.click(&format!("{card} .cat-edit")).await;
+        browser
+            .fill(&format!("{card} input[name=price]"), "2.40")
+            .await;
+        browser.click(&format!("{card} button[type=submit]")).await;
+        browser
+            .wait_for_text(&format!("{card} .cat-price"), "2.40")
+            .await;
+        let tuborg = r#".cat-card[data-sku="123458"] .cat-delete"#;
+        browser.click(tuborg).await;
+        browser.wait_for_text(tuborg, "Really delete").await;
+        browser.click(tuborg).await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser.close().await;
+
+        let customer = shop.trio.customer().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-account .acc-user", &customer.username)
+            .await;
+        browser
+            .wait_for_text(
+                &format!(r#".cat-card[data-sku="{sku}"] .cat-name"#),
+                "Пиринско",
+            )
+            .await;
+        browser
+            .wait_for_text(
+                &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
+                "2.40",
+            )
+            .await;
+        assert_eq!(browser.count(r#".cat-card[data-sku="123458"]"#).await, 0);
+        assert_eq!(browser.count("brewery-catalogue .cat-admin").await, 0);
+        assert_eq!(browser.count("brewery-catalogue .cat-edit").await, 0);
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_orders_stopped_the_catalogue_still_works_and_the_cart_says_so() {
+    bounded(async {
+        let mut shop = Shop::start().await;
+        let customer = shop.trio.customer().await;
+        shop.trio.orders.stop().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-cart", "orders is unavailable, try again shortly")
+            .await;
+        browser
+            .wait_for_text("brewery-orders", "orders is unavailable")
+            .await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser
+            .click(r#".cat-card[data-sku="123457"] .cat-open"#)
+            .await;
+        browser.wait_for_text("#cat-detail-title", "Загорка").await;
+        browser.screenshot("beer").await;
+        browser.click(".cat-back").await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser
+            .wait_for_text("brewery-account .acc-user", &customer.username)
+            .await;
+        browser.screenshot("orders-down").await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_said_on_the_login_form() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let customer = shop.trio.customer().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser
+            .fill("brewery-account input[name=username]", &customer.username)
+            .await;
+        // With the keyboard only: Enter in the password field sends the form.
+        browser
+            .fill("brewery-account input[name=password]", "Wrong1234\u{E007}")
+            .await;
+        browser
+            .wait_for_text(
+                "brewery-account .acc-status",
+                "Invalid username and / or password",
+            )
+            .await;
+        browser.screenshot("wrong-password").await;
+        assert_eq!(browser.count("brewery-account .acc-user").await, 0);
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_login_says_when_to_retry_and_a_revoked_token_asks_for_a_login() {
+    bounded(async {
+        let shop = Shop::start_with(Options {
+            login_throttle: users::domain::LoginThrottle {
+                per_username: 1,
+                ..users::domain::LoginThrottle::default()
+            },
+            ..Options::default()
+        })
+        .await;
+        let customer = shop.trio.customer().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.remember_token(&customer.token).await;
+        browser.goto(&shop.url).await;
+        browser
+            .wait_for_text("brewery-account .acc-user", &customer.username)
+            .await;
+
+        // The token is revoked elsewhere (another device logs out): the next call is a 401.
+        let (status, _) = trio_tests::call(
+            shop.trio
+                .users(reqwest::Method::POST, "/api/users/logout")
+                .form(&[("token", customer.token.as_str())]),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        browser
+            .click(r#".cat-card[data-sku="123456"] .cat-add"#)
+            .await;
+        browser
+            .wait_for_text("brewery-account .acc-status", "log in again")
+            .await;
+
+        // One failure is allowed, the next login is a 429 that says when to try again.
+        for answer in ["Invalid username and / or password", "Try again in"] {
+            browser
+                .fill("brewery-account input[name=username]", &customer.username)
+                .await;
+            browser
+                .fill("brewery-account input[name=password]", "Wrong1234")
+                .await;
+            browser.click("brewery-account button[type=submit]").await;
+            browser
+                .wait_for_text("brewery-account .acc-status", answer)
+                .await;
+        }
+        let said = browser
+            .wait_for_text("brewery-account .acc-status", "Try again in")
+            .await;
+        assert!(
+            said.contains("minutes") || said.contains("second"),
+            "{said}"
+        );
+        browser.screenshot("throttled-login").await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
