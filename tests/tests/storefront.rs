@@ -178,87 +178,104 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
 async fn an_administrator_adds_a_beer_and_a_customer_sees_it() {
     bounded(async {
         let shop = Shop::start().await;
-        let admin = shop.trio.admin().await;
-        let browser = Browser::start().await;
-        browser.goto(&shop.url).await;
-        browser
-            .fill("brewery-account input[name=username]", &admin.username)
-            .await;
-        browser
-            .fill("brewery-account input[name=password]", "Admin1234")
-            .await;
-        browser.click("brewery-account button[type=submit]").await;
-        browser
-            .wait_for_text("brewery-account .acc-user", "administrator")
-            .await;
-
-        browser.click("brewery-catalogue .cat-admin summary").await;
-        let sku = trio_tests::unique_sku();
-        browser.fill(".cat-admin input[name=sku]", &sku).await;
-        browser
-            .fill(".cat-admin input[name=name]", "Пиринско")
-            .await;
-        // A third decimal is refused, and said beside the price.
-        browser.fill(".cat-admin input[name=price]", "2.355").await;
-        browser.click(".cat-admin button[type=submit]").await;
-        browser
-            .wait_for_text(r#".cat-admin [data-error-for="price"]"#, "decimal")
-            .await;
-        browser.screenshot("admin-validation").await;
-        browser.fill(".cat-admin input[name=price]", "2.35").await;
-        browser.click(".cat-admin button[type=submit]").await;
-        browser
-            .wait_for_text(
-                &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
-                "2.35",
-            )
-            .await;
-        browser.screenshot("admin").await;
-
-        // A changed price, and a beer taken off the catalogue (asked twice).
-        let card = format!(r#".cat-card[data-sku="{sku}"]"#);
-        browser.click(&format!("{card} .cat-edit")).await;
-        browser
-            .fill(&format!("{card} input[name=price]"), "2.40")
-            .await;
-        browser.click(&format!("{card} button[type=submit]")).await;
-        browser
-            .wait_for_text(&format!("{card} .cat-price"), "2.40")
-            .await;
-        let tuborg = r#".cat-card[data-sku="123458"] .cat-delete"#;
-        browser.click(tuborg).await;
-        browser.wait_for_text(tuborg, "Really delete").await;
-        browser.click(tuborg).await;
-        browser.wait_for_count(".cat-card", 3).await;
-        browser.close().await;
-
-        let customer = shop.trio.customer().await;
-        let browser = Browser::start().await;
-        browser.goto(&shop.url).await;
-        browser.remember_token(&customer.token).await;
-        browser.goto(&shop.url).await;
-        browser
-            .wait_for_text("brewery-account .acc-user", &customer.username)
-            .await;
-        browser
-            .wait_for_text(
-                &format!(r#".cat-card[data-sku="{sku}"] .cat-name"#),
-                "Пиринско",
-            )
-            .await;
-        browser
-            .wait_for_text(
-                &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
-                "2.40",
-            )
-            .await;
-        assert_eq!(browser.count(r#".cat-card[data-sku="123458"]"#).await, 0);
-        assert_eq!(browser.count("brewery-catalogue .cat-admin").await, 0);
-        assert_eq!(browser.count("brewery-catalogue .cat-edit").await, 0);
-        browser.close().await;
+        admin_journey(&shop, "").await;
         shop.stop().await;
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_an_administrator_adds_a_beer_and_a_customer_sees_it() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        admin_journey(&shop, "edge-").await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+/// An administrator adds a beer (a bad price said beside the field first), changes its price
+/// and deletes another; a customer then sees the catalogue as changed, without admin controls.
+async fn admin_journey(shop: &Shop, screenshots: &str) {
+    let shot = |name: &str| format!("{screenshots}{name}");
+    let admin = shop.trio.admin().await;
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser
+        .fill("brewery-account input[name=username]", &admin.username)
+        .await;
+    browser
+        .fill("brewery-account input[name=password]", "Admin1234")
+        .await;
+    browser.click("brewery-account button[type=submit]").await;
+    browser
+        .wait_for_text("brewery-account .acc-user", "administrator")
+        .await;
+
+    browser.click("brewery-catalogue .cat-admin summary").await;
+    let sku = trio_tests::unique_sku();
+    browser.fill(".cat-admin input[name=sku]", &sku).await;
+    browser
+        .fill(".cat-admin input[name=name]", "Пиринско")
+        .await;
+    // A third decimal is refused, and said beside the price.
+    browser.fill(".cat-admin input[name=price]", "2.355").await;
+    browser.click(".cat-admin button[type=submit]").await;
+    browser
+        .wait_for_text(r#".cat-admin [data-error-for="price"]"#, "decimal")
+        .await;
+    browser.screenshot(&shot("admin-validation")).await;
+    browser.fill(".cat-admin input[name=price]", "2.35").await;
+    browser.click(".cat-admin button[type=submit]").await;
+    browser
+        .wait_for_text(
+            &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
+            "2.35",
+        )
+        .await;
+    browser.screenshot(&shot("admin")).await;
+
+    // A changed price, and a beer taken off the catalogue (asked twice).
+    let card = format!(r#".cat-card[data-sku="{sku}"]"#);
+    browser.click(&format!("{card} .cat-edit")).await;
+    browser
+        .fill(&format!("{card} input[name=price]"), "2.40")
+        .await;
+    browser.click(&format!("{card} button[type=submit]")).await;
+    browser
+        .wait_for_text(&format!("{card} .cat-price"), "2.40")
+        .await;
+    let tuborg = r#".cat-card[data-sku="123458"] .cat-delete"#;
+    browser.click(tuborg).await;
+    browser.wait_for_text(tuborg, "Really delete").await;
+    browser.click(tuborg).await;
+    browser.wait_for_count(".cat-card", 3).await;
+    browser.close().await;
+
+    let customer = shop.trio.customer().await;
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser.remember_token(&customer.token).await;
+    browser.goto(&shop.url).await;
+    browser
+        .wait_for_text("brewery-account .acc-user", &customer.username)
+        .await;
+    browser
+        .wait_for_text(
+            &format!(r#".cat-card[data-sku="{sku}"] .cat-name"#),
+            "Пиринско",
+        )
+        .await;
+    browser
+        .wait_for_text(
+            &format!(r#".cat-card[data-sku="{sku}"] .cat-price"#),
+            "2.40",
+        )
+        .await;
+    assert_eq!(browser.count(r#".cat-card[data-sku="123458"]"#).await, 0);
+    assert_eq!(browser.count("brewery-catalogue .cat-admin").await, 0);
+    assert_eq!(browser.count("brewery-catalogue .cat-edit").await, 0);
+    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,28 +316,44 @@ async fn with_orders_stopped_the_catalogue_still_works_and_the_cart_says_so() {
 async fn a_wrong_password_is_said_on_the_login_form() {
     bounded(async {
         let shop = Shop::start().await;
-        let customer = shop.trio.customer().await;
-        let browser = Browser::start().await;
-        browser.goto(&shop.url).await;
-        browser
-            .fill("brewery-account input[name=username]", &customer.username)
-            .await;
-        // With the keyboard only: Enter in the password field sends the form.
-        browser
-            .fill("brewery-account input[name=password]", "Wrong1234\u{E007}")
-            .await;
-        browser
-            .wait_for_text(
-                "brewery-account .acc-status",
-                "Invalid username and / or password",
-            )
-            .await;
-        browser.screenshot("wrong-password").await;
-        assert_eq!(browser.count("brewery-account .acc-user").await, 0);
-        browser.close().await;
+        wrong_password_journey(&shop, "").await;
         shop.stop().await;
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_a_wrong_password_is_said_on_the_login_form() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        wrong_password_journey(&shop, "edge-").await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+async fn wrong_password_journey(shop: &Shop, screenshots: &str) {
+    let customer = shop.trio.customer().await;
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser
+        .fill("brewery-account input[name=username]", &customer.username)
+        .await;
+    // With the keyboard only: Enter in the password field sends the form.
+    browser
+        .fill("brewery-account input[name=password]", "Wrong1234\u{E007}")
+        .await;
+    browser
+        .wait_for_text(
+            "brewery-account .acc-status",
+            "Invalid username and / or password",
+        )
+        .await;
+    browser
+        .screenshot(&format!("{screenshots}wrong-password"))
+        .await;
+    assert_eq!(browser.count("brewery-account .acc-user").await, 0);
+    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
