@@ -3,6 +3,7 @@
 pub mod config;
 pub mod domain;
 mod error;
+mod hashing;
 mod routes;
 pub mod store;
 
@@ -36,7 +37,7 @@ pub fn connect(settings: &Settings) -> Result<Pool, DbError> {
 pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError> {
     let rocket = rocket::custom(settings.service.figment())
         .manage(pool)
-        .manage(routes::Hashing::new(settings.hashing_concurrency))
+        .manage(hashing::Hashing::new(settings.hashing_concurrency))
         .manage(TokenPolicy {
             ttl: settings.token_ttl,
         })

@@ -10,9 +10,9 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields, QueryFields};
 use utoipa::ToSchema;
 
-use super::Hashing;
 use crate::domain::{Email, Password, PersonName, Username};
 use crate::error::Error;
+use crate::hashing::Hashing;
 use crate::store::{self, NewAccount, Taken};
 
 /// The fields of a registration (form or JSON).

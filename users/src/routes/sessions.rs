@@ -12,9 +12,9 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
-use super::Hashing;
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
+use crate::hashing::Hashing;
 use crate::store;
 use crate::TokenPolicy;
 
