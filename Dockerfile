@@ -32,7 +32,9 @@ ENV CARGO_TERM_COLOR=never
 # 1) Dependencies only: the manifests, the lock file and empty stand-ins for the workspace's
 #    crates. This layer is rebuilt only when a Cargo.toml or Cargo.lock changes. Every
 #    workspace member must be listed here (cargo refuses a workspace with one missing), and
-#    the patched Rocket under vendor/ (a dependency, so it belongs to this layer).
+#    the patched Rocket under vendor/ (a dependency, so it belongs to this layer). journey/,
+#    the bench's load generator, is a package outside the workspace and stays out of the
+#    image (.dockerignore).
 COPY Cargo.toml Cargo.lock ./
 COPY vendor vendor
 COPY shared/Cargo.toml shared/

@@ -4,7 +4,8 @@
 //! beer-sized JSON; every scenario runs against it and the services with the same load
 //! generator (`oha`) at the same duration and concurrency, so every figure is a ratio.
 //! The user journey, a scripted multi-step session that oha cannot express, is driven by
-//! goose instead, at the same duration with one goose user per unit of concurrency.
+//! goose instead, at the same duration with one goose user per unit of concurrency, from a
+//! package of its own outside the workspace that runs as a child process.
 //! The services run as child processes (the release binaries next to this one) on free
 //! ports, each on a fresh SQLite file under `target/bench/run`.
 
@@ -48,6 +49,7 @@ async fn bench(options: Options) -> Result<(), BoxError> {
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)?;
     processes::build_services(bin_dir)?;
+    let journey_exe = journey::build(bin_dir)?;
     for name in ["users", "beers", "orders"] {
         if !bin_dir.join(name).is_file() {
             return Err(format!(
@@ -135,7 +137,15 @@ async fn bench(options: Options) -> Result<(), BoxError> {
     // The journey: each goose user is one customer session running the five steps in order,
     // with a fresh account per iteration.
     println!("running: journey (goose, one session per user)");
-    let journey = journey::run(&users.url, &beers.url, &orders.url, seconds, concurrency).await?;
+    let journey = journey::run(
+        &journey_exe,
+        &users.url,
+        &beers.url,
+        &orders.url,
+        seconds,
+        concurrency,
+    )
+    .await?;
     for (name, load) in journey {
         rows.push(Row::new(&name, load, ceiling_rps, Target::None));
     }

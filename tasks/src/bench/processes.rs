@@ -1,6 +1,7 @@
 //! The processes of a run: the service binaries brought up to date and started on free
 //! ports, the ceiling inside this process, and the load generator found or installed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,19 +41,34 @@ pub async fn start_ceiling() -> Result<(String, rocket::Shutdown), BoxError> {
 /// profile, so the bench never measures a stale build (and works on a fresh clone). Run as
 /// a plain binary (no cargo around), it uses the binaries as they are.
 pub fn build_services(bin_dir: &Path) -> Result<(), BoxError> {
+    cargo_build(
+        bin_dir,
+        "the services (cargo build --workspace --bins)",
+        ["--workspace", "--bins"],
+    )
+}
+
+/// Under `cargo run`, runs `cargo build --quiet` with `args` in the profile of the binaries
+/// in `bin_dir` (`--release` when it is `release/`), saying so first. Run as a plain binary,
+/// it builds nothing.
+pub fn cargo_build<I, S>(bin_dir: &Path, what: &str, args: I) -> Result<(), BoxError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     if std::env::var_os("CARGO").is_none() {
         return Ok(());
     }
     let mut command = shared::cargo::command();
-    command.args(["build", "--quiet", "--workspace", "--bins"]);
+    command.args(["build", "--quiet"]).args(args);
     if bin_dir.file_name().is_some_and(|dir| dir == "release") {
         command.arg("--release");
     }
-    println!("bench: building the services (cargo build --workspace --bins)");
+    println!("bench: building {what}");
     if command.status()?.success() {
         Ok(())
     } else {
-        Err("building the services failed".into())
+        Err(format!("building {what} failed").into())
     }
 }
 
