@@ -5,6 +5,10 @@
 //! restart of a service; no acknowledged write is lost. The trio runs on a private cluster
 //! (restarting the suite's shared one would break every other test), on the PostgreSQL pass
 //! of `tasks test`.
+//!
+//! A test binary of its own, not a module of `trio`: it bounds every answer's time by the pool
+//! timeout plus 1.5 s while its server stops and starts, and with the rest of the suite
+//! running beside it those bounds would measure the machine's load, not the services.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

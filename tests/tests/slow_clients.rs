@@ -1,6 +1,10 @@
 //! Slow and idle clients on a service's own port: connections that never finish their request
 //! head or idle after one, bodies that trickle or never come, and a client holding every
 //! descriptor the process has. Each is bounded by `CLIENT_READ_TIMEOUT_SECS` (10 s by default); the tests allow 30 s.
+//!
+//! A test binary of its own, not a module of `trio`: it raises this process's open-files limit
+//! and holds 2,000 of its sockets at once, and the others' services would share the process's
+//! descriptors and the machine's cores with the slow clients the bounds are about.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

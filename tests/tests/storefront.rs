@@ -1,5 +1,9 @@
 //! The storefront's journeys in a real Chromium: the shell on its own port, each fragment
 //! loaded from its service, every call real HTTP across origins (CORS).
+//!
+//! A test binary of its own, not a module of `trio`: each journey runs a Chromium (several
+//! processes) with a deadline per step, which the rest of the suite running beside it would
+//! turn into a race for the cores. Alone: `cargo test -p trio-tests --test storefront`.
 
 use std::time::Duration;
 
