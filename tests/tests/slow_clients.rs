@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use trio_tests::process::{free_port, ServiceProcess};
-use trio_tests::{Service, Trio};
+use trio_tests::{Api, Service, Trio};
 
 /// What the issue asks: a slow connection is closed, a slow body cut off, within this.
 const BOUND: Duration = Duration::from_secs(30);
@@ -300,12 +300,7 @@ async fn slow_bodies_get_a_json_408_within_30_s_and_hold_no_database_connection(
         (0, 0),
         "database connections in use while only bodies are arriving (users, orders)"
     );
-    let (status, body) = trio_tests::call(
-        trio.orders(reqwest::Method::PUT, "/api/orders/current")
-            .header("Authorization", &customer.token)
-            .form(&[("sku", "123456"), ("quantity", "1")]),
-    )
-    .await;
+    let (status, body) = trio.add(&customer, "123456", "1").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let other = trio.customer().await;
     assert!(!other.token.is_empty());
