@@ -14,7 +14,10 @@ use shared::scratch::ScratchDatabase;
 use tempfile::TempDir;
 
 pub mod browser;
+pub mod client;
 pub mod process;
+
+pub use client::{Api, Caller, Client};
 
 pub use reqwest;
 pub use serde_json;

@@ -5,6 +5,10 @@
 //! restart of a service; no acknowledged write is lost. The trio runs on a private cluster
 //! (restarting the suite's shared one would break every other test), on the PostgreSQL pass
 //! of `tasks test`.
+//!
+//! A test binary of its own, not a module of `trio`: it bounds every answer's time by the pool
+//! timeout plus 1.5 s while its server stops and starts, and with the rest of the suite
+//! running beside it those bounds would measure the machine's load, not the services.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +19,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared::scratch::{ScratchDatabase, POSTGRES_VARIABLE};
 use tasks::pg::Cluster;
-use trio_tests::{call, unique_sku, Account, Databases, Options, Trio};
+use trio_tests::{call, unique_sku, Account, Api, Databases, Options, Trio};
 
 /// How long a request may wait for a database connection in these tests.
 const DB_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -136,6 +140,8 @@ impl Load {
 async fn one_request(trio: &Trio, customer: &Account, admin: &Account, round: usize) -> Seen {
     let started = Instant::now();
     let mut wrote = None;
+    // Requests, not calls: each is sent below with a deadline, and one that gets no answer at
+    // all fails the test naming what it was.
     let (what, request) = match round % 6 {
         0 => (
             "users check_token",
@@ -145,15 +151,13 @@ async fn one_request(trio: &Trio, customer: &Account, admin: &Account, round: us
         1 => ("beers by sku", trio.beers(Method::GET, "/api/beers/123456")),
         2 => (
             "orders current",
-            trio.orders(Method::GET, "/api/orders/current")
-                .header("Authorization", &customer.token),
+            trio.orders_as(customer, Method::GET, "/api/orders/current"),
         ),
         3 => {
             wrote = Some("123456".to_owned());
             (
                 "orders add",
-                trio.orders(Method::PUT, "/api/orders/current")
-                    .header("Authorization", &customer.token)
+                trio.orders_as(customer, Method::PUT, "/api/orders/current")
                     .form(&[("sku", "123456"), ("quantity", "1")]),
             )
         }
@@ -162,9 +166,11 @@ async fn one_request(trio: &Trio, customer: &Account, admin: &Account, round: us
             wrote = Some(sku.clone());
             (
                 "beers create",
-                trio.beers(Method::POST, "/api/beers/")
-                    .header("Authorization", &admin.token)
-                    .form(&[("sku", sku.as_str()), ("name", "Fault"), ("price", "1.00")]),
+                trio.beers_as(admin, Method::POST, "/api/beers/").form(&[
+                    ("sku", sku.as_str()),
+                    ("name", "Fault"),
+                    ("price", "1.00"),
+                ]),
             )
         }
         _ => (
@@ -421,16 +427,12 @@ async fn the_trio_rides_out_database_restarts_outages_and_killed_connections() {
         .filter(|s| s.what == "beers create" && s.status.is_success())
     {
         let sku = s.wrote.as_deref().unwrap();
-        let (status, _) = call(trio.beers(Method::GET, &format!("/api/beers/{sku}"))).await;
+        let (status, _) = trio.beer(sku).await;
         assert_eq!(status, StatusCode::OK, "acknowledged beer {sku} is kept");
     }
     let acknowledged = count(&all, "orders add", |s| s == StatusCode::CREATED);
     let refused = count(&all, "orders add", |s| s == StatusCode::SERVICE_UNAVAILABLE);
-    let (status, order) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, order) = trio.current_order(&customer).await;
     assert_eq!(status, StatusCode::OK);
     let kept = order["beers"][0]["quantity"].as_u64().unwrap_or(0) as usize;
     assert!(

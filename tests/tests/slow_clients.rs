@@ -1,6 +1,10 @@
 //! Slow and idle clients on a service's own port: connections that never finish their request
 //! head or idle after one, bodies that trickle or never come, and a client holding every
 //! descriptor the process has. Each is bounded by `CLIENT_READ_TIMEOUT_SECS` (10 s by default); the tests allow 30 s.
+//!
+//! A test binary of its own, not a module of `trio`: it raises this process's open-files limit
+//! and holds 2,000 of its sockets at once, and the others' services would share the process's
+//! descriptors and the machine's cores with the slow clients the bounds are about.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +16,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use trio_tests::process::{free_port, ServiceProcess};
-use trio_tests::{Service, Trio};
+use trio_tests::{Api, Service, Trio};
 
 /// What the issue asks: a slow connection is closed, a slow body cut off, within this.
 const BOUND: Duration = Duration::from_secs(30);
@@ -296,12 +300,7 @@ async fn slow_bodies_get_a_json_408_within_30_s_and_hold_no_database_connection(
         (0, 0),
         "database connections in use while only bodies are arriving (users, orders)"
     );
-    let (status, body) = trio_tests::call(
-        trio.orders(reqwest::Method::PUT, "/api/orders/current")
-            .header("Authorization", &customer.token)
-            .form(&[("sku", "123456"), ("quantity", "1")]),
-    )
-    .await;
+    let (status, body) = trio.add(&customer, "123456", "1").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let other = trio.customer().await;
     assert!(!other.token.is_empty());

@@ -1,10 +1,14 @@
 //! The storefront's journeys in a real Chromium: the shell on its own port, each fragment
 //! loaded from its service, every call real HTTP across origins (CORS).
+//!
+//! A test binary of its own, not a module of `trio`: each journey runs a Chromium (several
+//! processes) with a deadline per step, which the rest of the suite running beside it would
+//! turn into a race for the cores. Alone: `cargo test -p trio-tests --test storefront`.
 
 use std::time::Duration;
 
 use trio_tests::browser::{Browser, Shop};
-use trio_tests::Options;
+use trio_tests::{Api, Options};
 
 /// A journey that hangs fails instead of holding the suite.
 const JOURNEY: Duration = Duration::from_secs(150);
@@ -377,12 +381,7 @@ async fn a_throttled_login_says_when_to_retry_and_a_revoked_token_asks_for_a_log
             .await;
 
         // The token is revoked elsewhere (another device logs out): the next call is a 401.
-        let (status, _) = trio_tests::call(
-            shop.trio
-                .users(reqwest::Method::POST, "/api/users/logout")
-                .form(&[("token", customer.token.as_str())]),
-        )
-        .await;
+        let (status, _) = shop.trio.logout(&customer.token).await;
         assert_eq!(status, reqwest::StatusCode::OK);
         browser
             .click(r#".cat-card[data-sku="123456"] .cat-add"#)

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use trio_tests::{call, start_beers, start_orders, start_users, unique, Service, Trio};
+use trio_tests::{start_beers, start_orders, start_users, unique, Api, Client, Service, Trio};
 
 /// A second users, beers and orders on the trio's databases.
 async fn replicas(trio: &Trio) -> (Service, Service, Service) {
@@ -24,8 +24,10 @@ async fn replicas_agree_under_concurrent_load() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
     let (mut users_b, mut beers_b, mut orders_b) = replicas(&trio).await;
-    let users = [trio.users.url.clone(), users_b.url.clone()];
-    let orders = [trio.orders.url.clone(), orders_b.url.clone()];
+    let instances = [
+        trio.client(),
+        Client::new(&users_b.url, &beers_b.url, &orders_b.url),
+    ];
 
     // One username registered concurrently on both users instances: one account.
     let name = unique("replica");
@@ -37,11 +39,7 @@ async fn replicas_agree_under_concurrent_load() {
             ("last_name", "Eplica".into()),
             ("password", "Secret123".into()),
         ];
-        call(
-            trio.http
-                .post(format!("{}/api/users/register", users[i % 2]))
-                .form(&form),
-        )
+        instances[i % 2].register(form)
     });
     let results = futures::future::join_all(registrations).await;
     assert_eq!(
@@ -52,13 +50,7 @@ async fn replicas_agree_under_concurrent_load() {
     let token = trio.login(&name, "Secret123").await;
 
     // First requests for the open order, across both orders instances: one order.
-    let firsts = (0..20).map(|i| {
-        call(
-            trio.http
-                .get(format!("{}/api/orders/current", orders[i % 2]))
-                .header("Authorization", &token),
-        )
-    });
+    let firsts = (0..20).map(|i| instances[i % 2].current_order(&token));
     let ids: std::collections::BTreeSet<_> = futures::future::join_all(firsts)
         .await
         .into_iter()
@@ -70,43 +62,21 @@ async fn replicas_agree_under_concurrent_load() {
     assert_eq!(ids.len(), 1, "{ids:?}");
 
     // 200 concurrent adds of one SKU split across both: exactly 200.
-    let adds = (0..200).map(|i| {
-        call(
-            trio.http
-                .put(format!("{}/api/orders/current", orders[i % 2]))
-                .header("Authorization", &token)
-                .form(&[("sku", "123456"), ("quantity", "1")]),
-        )
-    });
+    let adds = (0..200).map(|i| instances[i % 2].add(&token, "123456", "1"));
     let results = futures::future::join_all(adds).await;
     let failed: Vec<_> = results
         .iter()
         .filter(|(s, _)| *s != StatusCode::CREATED)
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
-    let (_, order) = call(
-        trio.http
-            .get(format!("{}/api/orders/current", orders[1]))
-            .header("Authorization", &token),
-    )
-    .await;
+    let (_, order) = instances[1].current_order(&token).await;
     assert_eq!(order["beers"][0]["quantity"], json!(200), "{order}");
 
     // A checkout on one instance is seen closed on the other.
-    let (status, closed) = call(
-        trio.http
-            .post(format!("{}/api/orders/checkout", orders[0]))
-            .header("Authorization", &token),
-    )
-    .await;
+    let (status, closed) = instances[0].checkout(&token).await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     let id = closed["id"].as_i64().unwrap();
-    let (status, seen) = call(
-        trio.http
-            .get(format!("{}/api/orders/{id}", orders[1]))
-            .header("Authorization", &token),
-    )
-    .await;
+    let (status, seen) = instances[1].order(&token, id).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen, closed);
     assert_eq!(seen["is_open"], json!(false));

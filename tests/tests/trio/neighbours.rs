@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
-use trio_tests::{broken_address, call, silent_address, start_orders, Options, Trio};
+use trio_tests::{broken_address, silent_address, start_orders, Api, Client, Options, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_service_that_hangs_gives_a_503_after_the_timeout() {
@@ -20,13 +20,12 @@ async fn a_users_service_that_hangs_gives_a_503_after_the_timeout() {
         .await
         .unwrap();
 
+    let asking_silence = Client {
+        orders: orders.url.clone(),
+        ..trio.client()
+    };
     let started = Instant::now();
-    let (status, body) = call(
-        trio.http
-            .get(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, body) = asking_silence.current_order(&customer).await;
     let waited = started.elapsed();
     assert_eq!(
         (status, body),
@@ -59,13 +58,11 @@ async fn a_beers_service_that_hangs_gives_a_503_and_the_order_is_untouched() {
     let mut orders = start_orders(&trio.databases, &options, &trio.users.url, &silent, 0)
         .await
         .unwrap();
-    let (status, body) = call(
-        trio.http
-            .put(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer.token)
-            .form(&[("sku", "123456"), ("quantity", "1")]),
-    )
-    .await;
+    let asking_silence = Client {
+        orders: orders.url.clone(),
+        ..trio.client()
+    };
+    let (status, body) = asking_silence.add(&customer, "123456", "1").await;
     assert_eq!(
         (status, body),
         (
@@ -73,11 +70,7 @@ async fn a_beers_service_that_hangs_gives_a_503_and_the_order_is_untouched() {
             json!({"message": "beers service unavailable"})
         )
     );
-    let (status, order) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, order) = trio.current_order(&customer).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(order["beers"], json!([]), "nothing was added");
     orders.stop().await;
@@ -103,12 +96,11 @@ async fn a_neighbour_answering_5xx_or_garbage_gives_a_503_but_a_rejected_token_s
             start_orders(&trio.databases, &trio.options, &broken, &trio.beers.url, 0)
                 .await
                 .unwrap();
-        let (status, body) = call(
-            trio.http
-                .get(format!("{}/api/orders/current", as_users.url))
-                .header("Authorization", &customer.token),
-        )
-        .await;
+        let asking_it = Client {
+            orders: as_users.url.clone(),
+            ..trio.client()
+        };
+        let (status, body) = asking_it.current_order(&customer).await;
         assert_eq!(
             (status, body),
             (
@@ -123,13 +115,11 @@ async fn a_neighbour_answering_5xx_or_garbage_gives_a_503_but_a_rejected_token_s
             start_orders(&trio.databases, &trio.options, &trio.users.url, &broken, 0)
                 .await
                 .unwrap();
-        let (status, body) = call(
-            trio.http
-                .put(format!("{}/api/orders/current", as_beers.url))
-                .header("Authorization", &customer.token)
-                .form(&[("sku", "123456"), ("quantity", "1")]),
-        )
-        .await;
+        let asking_it = Client {
+            orders: as_beers.url.clone(),
+            ..trio.client()
+        };
+        let (status, body) = asking_it.add(&customer, "123456", "1").await;
         assert_eq!(
             (status, body),
             (
@@ -141,11 +131,7 @@ async fn a_neighbour_answering_5xx_or_garbage_gives_a_503_but_a_rejected_token_s
         as_beers.stop().await;
         peer.abort();
     }
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", "not-a-real-token"),
-    )
-    .await;
+    let (status, _) = trio.current_order("not-a-real-token").await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,

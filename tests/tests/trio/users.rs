@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, unique, Options, Trio};
+use trio_tests::{call, unique, Api, Options, Trio};
 
 fn registration(username: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -21,15 +21,10 @@ async fn the_reference_users_scenario_works_end_to_end() {
     let trio = Trio::start().await;
     let name = unique("ivan");
 
-    let (status, body) =
-        call(trio.users(Method::GET, &format!("/api/users/exists?username={name}"))).await;
+    let (status, body) = trio.username_exists(&name).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, json!(false)));
 
-    let (status, user) = call(
-        trio.users(Method::POST, "/api/users/register")
-            .form(&registration(&name)),
-    )
-    .await;
+    let (status, user) = trio.register(registration(&name)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["username"], json!(name));
     assert_eq!(user["email"], json!(format!("{name}@example.com")));
@@ -40,46 +35,25 @@ async fn the_reference_users_scenario_works_end_to_end() {
         assert!(user.get(secret).is_none(), "{secret} must never be sent");
     }
 
-    let (status, body) =
-        call(trio.users(Method::GET, &format!("/api/users/exists?username={name}"))).await;
+    let (status, body) = trio.username_exists(&name).await;
     assert_eq!((status, body), (StatusCode::OK, json!(true)));
 
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/login")
-            .form(&[("username", name.as_str()), ("password", "Secret123")]),
-    )
-    .await;
+    let (status, body) = trio.try_login(&name, "Secret123").await;
     assert_eq!(status, StatusCode::OK);
     let token = body["token"].as_str().unwrap().to_owned();
     assert!(token.len() >= 22, "at least 128 bits");
 
-    let (status, checked) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &token)]),
-    )
-    .await;
+    let (status, checked) = trio.check_token(&token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(checked, user);
 
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/logout")
-            .form(&[("token", &token)]),
-    )
-    .await;
+    let (status, body) = trio.logout(&token).await;
     assert_eq!((status, body), (StatusCode::OK, json!(true)));
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/logout")
-            .form(&[("token", &token)]),
-    )
-    .await;
+    let (status, body) = trio.logout(&token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["message"].is_string());
 
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &token)]),
-    )
-    .await;
+    let (status, _) = trio.check_token(&token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     trio.stop().await;
 }
@@ -87,13 +61,14 @@ async fn the_reference_users_scenario_works_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_reports_every_bad_field_at_once() {
     let trio = Trio::start().await;
-    let (status, body) = call(trio.users(Method::POST, "/api/users/register").form(&[
-        ("username", "ab"),
-        ("mail", "not-an-address"),
-        ("first_name", "   "),
-        ("password", "short"),
-    ]))
-    .await;
+    let (status, body) = trio
+        .register([
+            ("username", "ab"),
+            ("mail", "not-an-address"),
+            ("first_name", "   "),
+            ("password", "short"),
+        ])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let errors = body["errors"].as_object().expect("field errors");
     for field in ["username", "mail", "first_name", "last_name", "password"] {
@@ -125,8 +100,7 @@ async fn each_validation_rule_is_enforced() {
         for entry in form.iter_mut().filter(|(f, _)| *f == field) {
             entry.1 = value.clone();
         }
-        let (status, body) =
-            call(trio.users(Method::POST, "/api/users/register").form(&form)).await;
+        let (status, body) = trio.register(form).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value}");
         let errors = body["errors"].as_object().unwrap();
         assert_eq!(
@@ -142,18 +116,10 @@ async fn each_validation_rule_is_enforced() {
 async fn a_taken_username_or_address_is_refused() {
     let trio = Trio::start().await;
     let name = unique("taken");
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/register")
-            .form(&registration(&name)),
-    )
-    .await;
+    let (status, _) = trio.register(registration(&name)).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/register")
-            .form(&registration(&name)),
-    )
-    .await;
+    let (status, body) = trio.register(registration(&name)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["username"].is_string(), "{body}");
     assert!(body["errors"]["mail"].is_string(), "{body}");
@@ -161,7 +127,7 @@ async fn a_taken_username_or_address_is_refused() {
     let other = unique("other");
     let mut form = registration(&other);
     form[1].1 = format!("{}@EXAMPLE.com", name.to_uppercase());
-    let (status, body) = call(trio.users(Method::POST, "/api/users/register").form(&form)).await;
+    let (status, body) = trio.register(form).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -207,16 +173,8 @@ async fn json_bodies_work_like_forms() {
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let trio = Trio::start().await;
     let account = trio.customer().await;
-    let wrong_password = call(trio.users(Method::POST, "/api/users/login").form(&[
-        ("username", account.username.as_str()),
-        ("password", "Wrong1234"),
-    ]))
-    .await;
-    let unknown_user = call(
-        trio.users(Method::POST, "/api/users/login")
-            .form(&[("username", "nobody_at_all"), ("password", "Secret123")]),
-    )
-    .await;
+    let wrong_password = trio.try_login(&account.username, "Wrong1234").await;
+    let unknown_user = trio.try_login("nobody_at_all", "Secret123").await;
     assert_eq!(wrong_password.0, StatusCode::NOT_FOUND);
     assert_eq!(wrong_password, unknown_user);
     assert_eq!(
@@ -233,17 +191,9 @@ async fn each_login_gets_its_own_token_and_logout_revokes_only_one() {
     let second = trio.login(&account.username, "Secret123").await;
     assert_ne!(account.token, second);
 
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/logout")
-            .form(&[("token", &account.token)]),
-    )
-    .await;
+    let (status, _) = trio.logout(&account.token).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &second)]),
-    )
-    .await;
+    let (status, _) = trio.check_token(&second).await;
     assert_eq!(status, StatusCode::OK, "the other device stays logged in");
     trio.stop().await;
 }
@@ -256,24 +206,12 @@ async fn tokens_expire_after_the_configured_time() {
     })
     .await;
     let account = trio.customer().await;
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &account.token)]),
-    )
-    .await;
+    let (status, _) = trio.check_token(&account.token).await;
     assert_eq!(status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (status, _) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &account.token)]),
-    )
-    .await;
+    let (status, _) = trio.check_token(&account.token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &account.token),
-    )
-    .await;
+    let (status, _) = trio.current_order(&account).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
@@ -289,7 +227,7 @@ async fn concurrent_registrations_of_one_username_give_one_account() {
     let attempts = (0..8).map(|i| {
         let mut form = registration(&name);
         form[1].1 = format!("{name}{i}@example.com");
-        call(trio.users(Method::POST, "/api/users/register").form(&form))
+        trio.register(form)
     });
     let results = futures::future::join_all(attempts).await;
     let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
@@ -306,11 +244,7 @@ async fn accounts_and_tokens_survive_a_restart() {
     let mut trio = Trio::start().await;
     let account = trio.customer().await;
     trio.restart_users().await;
-    let (status, user) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &account.token)]),
-    )
-    .await;
+    let (status, user) = trio.check_token(&account.token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["username"], json!(account.username));
     trio.stop().await;
@@ -330,11 +264,7 @@ async fn create_admin_promotes_an_existing_account() {
     .unwrap();
     assert_eq!(outcome, users::AdminOutcome::Promoted);
     assert!(user.is_admin);
-    let (_, checked) = call(
-        trio.users(Method::POST, "/api/users/check_token")
-            .form(&[("token", &account.token)]),
-    )
-    .await;
+    let (_, checked) = trio.check_token(&account.token).await;
     assert_eq!(checked["is_admin"], json!(true));
     trio.stop().await;
 }

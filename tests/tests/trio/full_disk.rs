@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use shared::scratch::POSTGRES_VARIABLE;
 use trio_tests::process::{free_port, ServiceProcess};
-use trio_tests::{call, unique, unique_sku};
+use trio_tests::{call, unique, unique_sku, Api, Client};
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
 struct SmallDisk {
@@ -154,24 +154,20 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
         Some(&log("orders")),
     )
     .await;
-    let http = reqwest::Client::new();
+    let api = Client::new(&users.url, &beers.url, &orders.url);
 
     let register = |username: String| {
-        http.post(format!("{}/api/users/register", users.url))
-            .form(&[
-                ("username", username.as_str()),
-                ("mail", &format!("{username}@example.com")),
-                ("first_name", "Disk"),
-                ("last_name", "Full"),
-                ("password", "Secret123"),
-            ])
-    };
-    let login = |username: &str| {
-        http.post(format!("{}/api/users/login", users.url))
-            .form(&[("username", username), ("password", "Secret123")])
+        let mail = format!("{username}@example.com");
+        api.register([
+            ("username", username),
+            ("mail", mail),
+            ("first_name", "Disk".into()),
+            ("last_name", "Full".into()),
+            ("password", "Secret123".into()),
+        ])
     };
     let admin_name = unique("admin");
-    assert_eq!(call(register(admin_name.clone())).await.0, StatusCode::OK);
+    assert_eq!(register(admin_name.clone()).await.0, StatusCode::OK);
     let users_db = shared::db::DatabaseUrl::Sqlite(db("users"));
     let name = admin_name.clone();
     tokio::task::spawn_blocking(move || {
@@ -187,25 +183,21 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     .await
     .unwrap();
     let token_of = |body: Value| body["token"].as_str().unwrap().to_owned();
-    let admin = token_of(call(login(&admin_name)).await.1);
+    let admin = token_of(api.try_login(&admin_name, "Secret123").await.1);
     let customer_name = unique("customer");
-    assert_eq!(
-        call(register(customer_name.clone())).await.0,
-        StatusCode::OK
-    );
-    let customer = token_of(call(login(&customer_name)).await.1);
+    assert_eq!(register(customer_name.clone()).await.0, StatusCode::OK);
+    let customer = token_of(api.try_login(&customer_name, "Secret123").await.1);
     let new_beer = |sku: &str| {
-        http.post(format!("{}/api/beers/", beers.url))
-            .header("Authorization", &admin)
-            .form(&[("sku", sku), ("name", "Full disk"), ("price", "2.00")])
+        let form = [
+            ("sku", sku.to_owned()),
+            ("name", "Full disk".into()),
+            ("price", "2.00".into()),
+        ];
+        api.try_create_beer(&admin, form)
     };
-    let add = || {
-        http.put(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer)
-            .form(&[("sku", "FD-BASE"), ("quantity", "1")])
-    };
-    assert_eq!(call(new_beer("FD-BASE")).await.0, StatusCode::CREATED);
-    assert_eq!(call(add()).await.0, StatusCode::CREATED);
+    let add = || api.add(&customer, "FD-BASE", "1");
+    assert_eq!(new_beer("FD-BASE").await.0, StatusCode::CREATED);
+    assert_eq!(add().await.0, StatusCode::CREATED);
 
     // The disk fills up while writes go on: some still fit, then none does.
     let filler = disk.fill_leaving(192 * 1024);
@@ -213,7 +205,7 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     let mut refused = 0;
     for _ in 0..3000 {
         let sku = unique_sku();
-        let (status, body) = call(new_beer(&sku)).await;
+        let (status, body) = new_beer(&sku).await;
         if status == StatusCode::CREATED {
             kept.push(sku);
         } else {
@@ -230,13 +222,13 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
         "the disk filled up ({} beers fitted)",
         kept.len()
     );
-    let (status, body) = call(register(unique("late"))).await;
+    let (status, body) = register(unique("late")).await;
     assert_disk_full("registering", status, &body);
-    let (status, body) = call(login(&customer_name)).await;
+    let (status, body) = api.try_login(&customer_name, "Secret123").await;
     assert_disk_full("logging in (it records the attempt)", status, &body);
     let mut adds = 1;
     loop {
-        let (status, body) = call(add()).await;
+        let (status, body) = add().await;
         if status == StatusCode::CREATED {
             adds += 1;
             assert!(adds < 5000, "an add to the order was refused in the end");
@@ -247,38 +239,30 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     }
 
     // Reads keep working.
-    let (status, body) = call(http.get(format!("{}/api/beers/FD-BASE", beers.url))).await;
+    let (status, body) = api.beer("FD-BASE").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = call(
-        http.get(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer),
-    )
-    .await;
+    let (status, body) = api.current_order(&customer).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["beers"][0]["quantity"], adds, "every acknowledged add");
     for url in [&users.url, &beers.url, &orders.url] {
-        let (status, body) = call(http.get(format!("{url}/ready"))).await;
+        let (status, body) = call(api.http.get(format!("{url}/ready"))).await;
         assert_eq!(status, StatusCode::OK, "{url}/ready: {body}");
     }
 
     // Space comes back: writes work again, with no restart.
     std::fs::remove_file(&filler).unwrap();
     let late = unique_sku();
-    assert_eq!(call(new_beer(&late)).await.0, StatusCode::CREATED);
+    assert_eq!(new_beer(&late).await.0, StatusCode::CREATED);
     kept.push(late);
-    assert_eq!(call(register(unique("later"))).await.0, StatusCode::OK);
-    assert_eq!(call(add()).await.0, StatusCode::CREATED);
+    assert_eq!(register(unique("later")).await.0, StatusCode::OK);
+    assert_eq!(add().await.0, StatusCode::CREATED);
 
     // Every acknowledged write is there, and the files are sound.
     for sku in &kept {
-        let (status, _) = call(http.get(format!("{}/api/beers/{sku}", beers.url))).await;
+        let (status, _) = api.beer(sku).await;
         assert_eq!(status, StatusCode::OK, "acknowledged beer {sku} is kept");
     }
-    let (_, body) = call(
-        http.get(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer),
-    )
-    .await;
+    let (_, body) = api.current_order(&customer).await;
     assert_eq!(body["beers"][0]["quantity"], adds + 1);
     for name in ["users", "beers", "orders"] {
         let path = db(name);

@@ -2,14 +2,14 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, unique_sku, Trio};
+use trio_tests::{call, unique_sku, Api, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_beers_scenario_works_end_to_end() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
 
-    let (status, list) = call(trio.beers(Method::GET, "/api/beers/")).await;
+    let (status, list) = trio.beer_list("").await;
     assert_eq!(status, StatusCode::OK);
     let list = list.as_array().expect("a list").clone();
     let names: Vec<_> = list.iter().map(|b| b["name"].as_str().unwrap()).collect();
@@ -17,7 +17,7 @@ async fn the_reference_beers_scenario_works_end_to_end() {
     let prices: Vec<_> = list.iter().map(|b| b["price"].as_str().unwrap()).collect();
     assert_eq!(prices, ["1.19", "2.00", "1.50"]);
 
-    let (status, beer) = call(trio.beers(Method::GET, "/api/beers/123457")).await;
+    let (status, beer) = trio.beer("123457").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(beer["name"], json!("Загорка"));
     for field in [
@@ -32,66 +32,45 @@ async fn the_reference_beers_scenario_works_end_to_end() {
         assert!(beer.get(field).is_some(), "{field}");
     }
 
-    let (status, body) = call(trio.beers(Method::GET, "/api/beers/999999")).await;
+    let (status, body) = trio.beer("999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["message"].is_string());
 
     let new_beer = [("sku", "777777"), ("name", "Пиринско"), ("price", "2.35")];
     let (status, _) = call(trio.beers(Method::POST, "/api/beers/").form(&new_beer)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "no token");
-    let (status, _) = call(
-        trio.beers(Method::POST, "/api/beers/")
-            .header("Authorization", "bad-token")
-            .form(&new_beer),
-    )
-    .await;
+    let (status, _) = trio.try_create_beer("bad-token", new_beer).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let customer = trio.customer().await;
-    let (status, _) = call(
-        trio.beers(Method::POST, "/api/beers/")
-            .header("Authorization", &customer.token)
-            .form(&new_beer),
-    )
-    .await;
+    let (status, _) = trio.try_create_beer(&customer, new_beer).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let admin = trio.admin().await;
-    let (status, created) = call(
-        trio.beers(Method::POST, "/api/beers/")
-            .header("Authorization", format!("Bearer {}", admin.token))
-            .form(&new_beer),
-    )
-    .await;
+    let bearer = format!("Bearer {}", admin.token);
+    let (status, created) = trio.try_create_beer(&bearer, new_beer).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["price"], json!("2.35"));
     assert_eq!(created["image"], json!(null));
 
-    let (status, updated) = call(
-        trio.beers(Method::PUT, "/api/beers/777777")
-            .header("Authorization", &admin.token)
-            .form(&[
+    let (status, updated) = trio
+        .update_beer(
+            &admin,
+            "777777",
+            [
                 ("name", "Пиринско светло"),
                 ("price", "2.4"),
                 ("image", "https://example.com/p.png"),
-            ]),
-    )
-    .await;
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["name"], json!("Пиринско светло"));
     assert_eq!(updated["price"], json!("2.40"));
     assert_eq!(updated["image"], json!("https://example.com/p.png"));
     assert_eq!(updated["id"], created["id"]);
 
-    let (status, _) = call(
-        trio.beers(Method::DELETE, "/api/beers/777777")
-            .header("Authorization", &admin.token),
-    )
-    .await;
+    let (status, _) = trio.delete_beer(&admin, "777777").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = call(
-        trio.beers(Method::DELETE, "/api/beers/777777")
-            .header("Authorization", &admin.token),
-    )
-    .await;
+    let (status, body) = trio.delete_beer(&admin, "777777").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["message"].is_string());
     trio.stop().await;
@@ -101,17 +80,17 @@ async fn the_reference_beers_scenario_works_end_to_end() {
 async fn beer_fields_are_validated_all_at_once() {
     let trio = Trio::start().await;
     let admin = trio.admin().await;
-    let (status, body) = call(
-        trio.beers(Method::POST, "/api/beers")
-            .header("Authorization", &admin.token)
-            .form(&[
+    let (status, body) = trio
+        .try_create_beer(
+            &admin,
+            [
                 ("sku", "bad sku!"),
                 ("name", "  "),
                 ("price", "1.999"),
                 ("image", &"i".repeat(2049)),
-            ]),
-    )
-    .await;
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let errors = body["errors"].as_object().expect("field errors");
     for field in ["sku", "name", "price", "image"] {
@@ -140,8 +119,7 @@ async fn prices_are_exact_decimals_or_refused() {
     for (price, expected) in cases {
         let sku = unique_sku();
         let (status, body) = call(
-            trio.beers(Method::POST, "/api/beers")
-                .header("Authorization", &admin.token)
+            trio.beers_as(&admin, Method::POST, "/api/beers")
                 .json(&json!({"sku": sku, "name": "P", "price": price})),
         )
         .await;
@@ -158,8 +136,7 @@ async fn prices_are_exact_decimals_or_refused() {
     }
     let sku = unique_sku();
     let (status, body) = call(
-        trio.beers(Method::POST, "/api/beers")
-            .header("Authorization", &admin.token)
+        trio.beers_as(&admin, Method::POST, "/api/beers")
             .json(&json!({"sku": sku, "name": "Number", "price": 4.2})),
     )
     .await;
@@ -175,12 +152,12 @@ async fn a_taken_sku_is_refused() {
     let trio = Trio::start().await;
     let admin = trio.admin().await;
     let sku = trio.create_beer(&admin, "1.00").await;
-    let (status, body) = call(
-        trio.beers(Method::POST, "/api/beers")
-            .header("Authorization", &admin.token)
-            .form(&[("sku", sku.as_str()), ("name", "Again"), ("price", "1.00")]),
-    )
-    .await;
+    let (status, body) = trio
+        .try_create_beer(
+            &admin,
+            [("sku", sku.as_str()), ("name", "Again"), ("price", "1.00")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["sku"].is_string(), "{body}");
     trio.stop().await;
@@ -190,19 +167,11 @@ async fn a_taken_sku_is_refused() {
 async fn updating_or_deleting_a_missing_beer_is_404_and_bad_fields_are_400() {
     let trio = Trio::start().await;
     let admin = trio.admin().await;
-    let (status, _) = call(
-        trio.beers(Method::PUT, "/api/beers/nope-404")
-            .header("Authorization", &admin.token)
-            .form(&[("name", "X"), ("price", "1.00")]),
-    )
-    .await;
+    let (status, _) = trio
+        .update_beer(&admin, "nope-404", [("name", "X"), ("price", "1.00")])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = call(
-        trio.beers(Method::PUT, "/api/beers/nope-404")
-            .header("Authorization", &admin.token)
-            .form(&[("price", "x")]),
-    )
-    .await;
+    let (status, body) = trio.update_beer(&admin, "nope-404", [("price", "x")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["name"].is_string() && body["errors"]["price"].is_string());
     let (status, _) = call(trio.beers(Method::DELETE, "/api/beers/nope-404")).await;
@@ -214,7 +183,7 @@ async fn updating_or_deleting_a_missing_beer_is_404_and_bad_fields_are_400() {
 async fn the_list_pages_in_id_order() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
-    let (status, page) = call(trio.beers(Method::GET, "/api/beers?limit=2&offset=1")).await;
+    let (status, page) = trio.beer_list("limit=2&offset=1").await;
     assert_eq!(status, StatusCode::OK);
     let skus: Vec<_> = page
         .as_array()
@@ -224,7 +193,7 @@ async fn the_list_pages_in_id_order() {
         .collect();
     assert_eq!(skus, ["123457", "123458"]);
     for bad in ["limit=0", "limit=x", "offset=-1", "limit=100000"] {
-        let (status, body) = call(trio.beers(Method::GET, &format!("/api/beers?{bad}"))).await;
+        let (status, body) = trio.beer_list(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(body["errors"].is_object(), "{bad}: {body}");
     }
@@ -241,7 +210,7 @@ async fn seeding_twice_adds_nothing_the_second_time() {
         .unwrap()
         .unwrap();
     assert!(added.is_empty());
-    let (_, list) = call(trio.beers(Method::GET, "/api/beers")).await;
+    let (_, list) = trio.beer_list("").await;
     assert_eq!(list.as_array().unwrap().len(), 3);
     trio.stop().await;
 }
@@ -252,15 +221,12 @@ async fn of_racing_creates_of_one_sku_exactly_one_wins() {
     let admin = trio.admin().await;
     let sku = unique_sku();
     let creates = (0..12).map(|i| {
-        call(
-            trio.beers(Method::POST, "/api/beers")
-                .header("Authorization", &admin.token)
-                .form(&[
-                    ("sku", sku.as_str()),
-                    ("name", &format!("Racer {i}")),
-                    ("price", "1.00"),
-                ]),
-        )
+        let form = [
+            ("sku", sku.clone()),
+            ("name", format!("Racer {i}")),
+            ("price", "1.00".into()),
+        ];
+        trio.try_create_beer(&admin, form)
     });
     let results = futures::future::join_all(creates).await;
     let created = results
@@ -280,15 +246,16 @@ async fn a_sku_cannot_be_changed_by_an_update() {
     let trio = Trio::start().await;
     let admin = trio.admin().await;
     let sku = trio.create_beer(&admin, "1.00").await;
-    let (status, body) = call(
-        trio.beers(Method::PUT, &format!("/api/beers/{sku}"))
-            .header("Authorization", &admin.token)
-            .form(&[("sku", "other-sku"), ("name", "Renamed"), ("price", "1.00")]),
-    )
-    .await;
+    let (status, body) = trio
+        .update_beer(
+            &admin,
+            &sku,
+            [("sku", "other-sku"), ("name", "Renamed"), ("price", "1.00")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["sku"].is_string(), "{body}");
-    let (status, _) = call(trio.beers(Method::GET, &format!("/api/beers/{sku}"))).await;
+    let (status, _) = trio.beer(&sku).await;
     assert_eq!(status, StatusCode::OK, "the beer keeps its SKU");
     trio.stop().await;
 }
@@ -308,8 +275,7 @@ async fn a_json_number_price_is_read_exactly_not_through_a_float() {
             unique_sku()
         );
         let (status, answer) = call(
-            trio.beers(Method::POST, "/api/beers")
-                .header("Authorization", &admin.token)
+            trio.beers_as(&admin, Method::POST, "/api/beers")
                 .header("Content-Type", "application/json")
                 .body(body),
         )
@@ -324,10 +290,10 @@ async fn a_json_number_price_is_read_exactly_not_through_a_float() {
 async fn a_repeated_query_field_counts_once_as_in_forms() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
-    let (status, list) = call(trio.beers(Method::GET, "/api/beers?limit=1&limit=abc")).await;
+    let (status, list) = trio.beer_list("limit=1&limit=abc").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1, "the first limit counts");
-    let (status, _) = call(trio.beers(Method::GET, "/api/beers?limit=abc&limit=1")).await;
+    let (status, _) = trio.beer_list("limit=abc&limit=1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     trio.stop().await;
 }
@@ -336,8 +302,9 @@ async fn a_repeated_query_field_counts_once_as_in_forms() {
 async fn a_lookup_by_sku_gives_those_beers_in_id_order_and_leaves_unknown_ones_out() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
-    let path = "/api/beers/?sku=123458&sku=nope&sku=123456&sku=123458";
-    let (status, list) = call(trio.beers(Method::GET, path)).await;
+    let (status, list) = trio
+        .beer_list("sku=123458&sku=nope&sku=123456&sku=123458")
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let skus: Vec<_> = list
         .as_array()
@@ -347,8 +314,7 @@ async fn a_lookup_by_sku_gives_those_beers_in_id_order_and_leaves_unknown_ones_o
         .collect();
     assert_eq!(skus, ["123456", "123458"]);
 
-    let (status, list) =
-        call(trio.beers(Method::GET, "/api/beers?sku=123457&limit=1&offset=1")).await;
+    let (status, list) = trio.beer_list("sku=123457&limit=1&offset=1").await;
     assert_eq!(
         (status, list),
         (StatusCode::OK, json!([])),
@@ -361,8 +327,8 @@ async fn a_lookup_by_sku_gives_those_beers_in_id_order_and_leaves_unknown_ones_o
     for _ in 0..120 {
         made.push(trio.create_beer(&admin, "1.00").await);
     }
-    let query: Vec<_> = made.iter().map(|sku| ("sku", sku.as_str())).collect();
-    let (status, list) = call(trio.beers(Method::GET, "/api/beers/").query(&query)).await;
+    let query: Vec<_> = made.iter().map(|sku| format!("sku={sku}")).collect();
+    let (status, list) = trio.beer_list(&query.join("&")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 120);
 }
@@ -370,20 +336,16 @@ async fn a_lookup_by_sku_gives_those_beers_in_id_order_and_leaves_unknown_ones_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookup_with_a_bad_sku_or_too_many_is_a_400_naming_sku() {
     let trio = Trio::start().await;
-    for path in [
-        "/api/beers/?sku=bad%20sku",
-        "/api/beers/?sku=",
-        "/api/beers/?sku=%20123456",
-    ] {
-        let (status, body) = call(trio.beers(Method::GET, path)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
-        assert!(body["errors"]["sku"].is_string(), "{path}: {body}");
+    for query in ["sku=bad%20sku", "sku=", "sku=%20123456"] {
+        let (status, body) = trio.beer_list(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body["errors"]["sku"].is_string(), "{query}: {body}");
     }
-    let query: Vec<_> = (0..1001).map(|n| ("sku", n.to_string())).collect();
-    let (status, body) = call(trio.beers(Method::GET, "/api/beers/").query(&query)).await;
+    let query: Vec<_> = (0..1001).map(|n| format!("sku={n}")).collect();
+    let (status, body) = trio.beer_list(&query.join("&")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["errors"]["sku"], json!("at most 1000 SKUs at once"));
-    let (status, body) = call(trio.beers(Method::GET, "/api/beers/?sku=bad%20sku&limit=0")).await;
+    let (status, body) = trio.beer_list("sku=bad%20sku&limit=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body["errors"]["limit"].is_string() && body["errors"]["sku"].is_string(),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, start_users, Trio};
+use trio_tests::{call, start_users, Api, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_trailing_slash_forms_answer_without_redirect() {
@@ -27,11 +27,7 @@ async fn both_trailing_slash_forms_answer_without_redirect() {
         "/api/orders/current",
         "/api/orders/current/",
     ] {
-        let (status, _) = call(
-            trio.orders(Method::GET, path)
-                .header("Authorization", &customer.token),
-        )
-        .await;
+        let (status, _) = call(trio.orders_as(&customer, Method::GET, path)).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
     let (status, _) = call(trio.users(
@@ -254,20 +250,13 @@ async fn a_dead_users_service_gives_a_prompt_503_and_recovery() {
     trio.users.stop().await;
 
     let started = Instant::now();
-    let (status, body) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, body) = trio.current_order(&customer).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body, json!({"message": "users service unavailable"}));
     assert!(started.elapsed() < Duration::from_secs(10), "never a hang");
-    let (status, body) = call(
-        trio.beers(Method::POST, "/api/beers")
-            .header("Authorization", &customer.token)
-            .form(&[("sku", "x1"), ("name", "X"), ("price", "1.00")]),
-    )
-    .await;
+    let (status, body) = trio
+        .try_create_beer(&customer, [("sku", "x1"), ("name", "X"), ("price", "1.00")])
+        .await;
     assert_eq!(
         (status, body),
         (
@@ -279,11 +268,7 @@ async fn a_dead_users_service_gives_a_prompt_503_and_recovery() {
     trio.users = start_users(&trio.databases, &trio.options, port)
         .await
         .expect("users comes back");
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, _) = trio.current_order(&customer).await;
     assert_eq!(status, StatusCode::OK, "orders recovers by itself");
     let metrics = trio
         .http
@@ -304,14 +289,12 @@ async fn a_dead_beers_service_gives_a_prompt_503() {
     let mut trio = Trio::start().await;
     trio.seed_beers().await;
     let customer = trio.customer().await;
-    let add = |trio: &Trio| {
-        trio.orders(Method::PUT, "/api/orders/current")
-            .header("Authorization", &customer.token)
-            .form(&[("sku", "123456"), ("quantity", "1")])
-    };
-    assert_eq!(call(add(&trio)).await.0, StatusCode::CREATED);
+    assert_eq!(
+        trio.add(&customer, "123456", "1").await.0,
+        StatusCode::CREATED
+    );
     trio.beers.stop().await;
-    let (status, body) = call(add(&trio)).await;
+    let (status, body) = trio.add(&customer, "123456", "1").await;
     assert_eq!(
         (status, body),
         (
@@ -319,11 +302,7 @@ async fn a_dead_beers_service_gives_a_prompt_503() {
             json!({"message": "beers service unavailable"})
         )
     );
-    let (status, body) = call(
-        trio.orders(Method::POST, "/api/orders/checkout")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, body) = trio.checkout(&customer).await;
     assert_eq!(
         (status, body),
         (

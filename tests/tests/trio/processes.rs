@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use trio_tests::process::{free_port, ServiceProcess};
-use trio_tests::{call, silent_address, Trio};
+use trio_tests::{call, silent_address, Api, Client, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
@@ -31,11 +31,11 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
         ],
     )
     .await;
-    let in_flight = tokio::spawn(call(
-        trio.http
-            .get(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &customer.token),
-    ));
+    let process = Client {
+        orders: orders.url.clone(),
+        ..trio.client()
+    };
+    let in_flight = tokio::spawn(async move { process.current_order(&customer).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     orders.signal(Signal::SIGTERM);
 
@@ -69,14 +69,17 @@ async fn every_acknowledged_add_survives_a_sigkill() {
         ("BEERS_URL", trio.beers.url.clone()),
     ];
     let orders = ServiceProcess::start("orders", port, &env).await;
+    let process = Client {
+        orders: orders.url.clone(),
+        ..trio.client()
+    };
 
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let adds: Vec<_> = (0..200)
         .map(|_| {
-            let request = trio
-                .http
-                .put(format!("{}/api/orders/current", orders.url))
-                .header("Authorization", &customer.token)
+            // Sent as is: the kill cuts some off, and a cut connection is no failure here.
+            let request = process
+                .orders_as(&customer, Method::PUT, "/api/orders/current")
                 .form(&[("sku", "123456"), ("quantity", "1")]);
             let acknowledged = acknowledged.clone();
             tokio::spawn(async move {
@@ -98,25 +101,17 @@ async fn every_acknowledged_add_survives_a_sigkill() {
     let _ = orders.wait().await;
     let acknowledged = acknowledged.load(Ordering::SeqCst);
 
-    // A new process on the same database answers for what the killed one acknowledged.
+    // A new process on the same database (and port) answers for what the killed one
+    // acknowledged.
     let restarted = ServiceProcess::start("orders", port, &env).await;
-    let (status, order) = call(
-        trio.http
-            .get(format!("{}/api/orders/current", restarted.url))
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, order) = process.current_order(&customer).await;
     assert_eq!(status, StatusCode::OK);
     let stored = order["beers"][0]["quantity"].as_u64().unwrap_or(0) as usize;
     assert!(
         (acknowledged..=200).contains(&stored),
         "{acknowledged} adds were acknowledged, {stored} are stored"
     );
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, _) = trio.order_list(&customer, "").await;
     assert_eq!(status, StatusCode::OK);
     drop(restarted);
     trio.stop().await;
@@ -146,30 +141,23 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
         Some(&orders_log),
     )
     .await;
-    let http = reqwest::Client::new();
+    let processes = Client::new(&users.url, "", &orders.url);
     let password = "Sup3rSecretPass";
-    let (status, _) = call(
-        http.post(format!("{}/api/users/register", users.url))
-            .form(&[
-                ("username", "tracer"),
-                ("mail", "tracer@example.com"),
-                ("first_name", "T"),
-                ("last_name", "R"),
-                ("password", password),
-            ]),
-    )
-    .await;
+    let (status, _) = processes
+        .register([
+            ("username", "tracer"),
+            ("mail", "tracer@example.com"),
+            ("first_name", "T"),
+            ("last_name", "R"),
+            ("password", password),
+        ])
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, body) = call(
-        http.post(format!("{}/api/users/login", users.url))
-            .form(&[("username", "tracer"), ("password", password)]),
-    )
-    .await;
+    let (_, body) = processes.try_login("tracer", password).await;
     let token = body["token"].as_str().unwrap().to_owned();
 
-    let response = http
-        .get(format!("{}/api/orders/current", orders.url))
-        .header("Authorization", &token)
+    let response = processes
+        .orders_as(&token, Method::GET, "/api/orders/current")
         .header("X-Request-Id", "trace-7f3a")
         .send()
         .await
@@ -178,8 +166,8 @@ async fn one_request_id_is_followed_across_two_services_logs_and_no_secret_is_lo
     assert_eq!(response.headers()["x-request-id"], "trace-7f3a");
     // Beers is nowhere (port 9): a failing request logs more than its request line.
     let (status, _) = call(
-        http.put(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &token)
+        processes
+            .orders_as(&token, Method::PUT, "/api/orders/current")
             .header("X-Request-Id", "trace-down")
             .form(&[("sku", "123456"), ("quantity", "1")]),
     )
@@ -246,34 +234,24 @@ async fn a_killed_users_process_gives_503_and_orders_recovers_when_it_is_back() 
     let mut orders = trio_tests::start_orders(&databases, &options, &users.url, &beers.url, 0)
         .await
         .unwrap();
-    let http = reqwest::Client::new();
-    let (status, _) = call(
-        http.post(format!("{}/api/users/register", users.url))
-            .form(&[
-                ("username", "phoenix"),
-                ("mail", "phoenix@example.com"),
-                ("first_name", "P"),
-                ("last_name", "X"),
-                ("password", "Secret123"),
-            ]),
-    )
-    .await;
+    let client = Client::new(&users.url, &beers.url, &orders.url);
+    let (status, _) = client
+        .register([
+            ("username", "phoenix"),
+            ("mail", "phoenix@example.com"),
+            ("first_name", "P"),
+            ("last_name", "X"),
+            ("password", "Secret123"),
+        ])
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, body) = call(
-        http.post(format!("{}/api/users/login", users.url))
-            .form(&[("username", "phoenix"), ("password", "Secret123")]),
-    )
-    .await;
+    let (_, body) = client.try_login("phoenix", "Secret123").await;
     let token = body["token"].as_str().unwrap().to_owned();
-    let current = || {
-        http.get(format!("{}/api/orders/current", orders.url))
-            .header("Authorization", &token)
-    };
-    assert_eq!(call(current()).await.0, StatusCode::OK);
+    assert_eq!(client.current_order(&token).await.0, StatusCode::OK);
 
     users.signal(Signal::SIGKILL);
     let _ = users.wait().await;
-    let (status, body) = call(current()).await;
+    let (status, body) = client.current_order(&token).await;
     assert_eq!(
         (status, body),
         (
@@ -284,7 +262,7 @@ async fn a_killed_users_process_gives_503_and_orders_recovers_when_it_is_back() 
 
     let users = ServiceProcess::start("users", port, &env).await;
     assert_eq!(
-        call(current()).await.0,
+        client.current_order(&token).await.0,
         StatusCode::OK,
         "no restart of orders needed"
     );

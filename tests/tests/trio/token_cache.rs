@@ -3,24 +3,15 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
-use trio_tests::{call, Options, Trio};
+use reqwest::StatusCode;
+use trio_tests::{Api, Options, Trio};
 
 async fn current_order_status(trio: &Trio, token: &str) -> StatusCode {
-    call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", token),
-    )
-    .await
-    .0
+    trio.current_order(token).await.0
 }
 
 async fn log_out(trio: &Trio, token: &str) {
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/logout")
-            .form(&[("token", token)]),
-    )
-    .await;
+    let (status, body) = trio.logout(token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 

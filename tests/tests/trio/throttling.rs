@@ -4,15 +4,12 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, unique, Options, Trio};
+use trio_tests::{unique, Api, Options, Trio};
 use users::domain::LoginThrottle;
 
-async fn login(trio: &Trio, username: &str, password: &str) -> reqwest::Response {
-    trio.users(Method::POST, "/api/users/login")
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .await
-        .unwrap()
+/// The status of a login attempt.
+async fn login(trio: &Trio, username: &str, password: &str) -> StatusCode {
+    trio.try_login(username, password).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,11 +18,20 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
     let victim = trio.customer().await;
     for _ in 0..5 {
         assert_eq!(
-            login(&trio, &victim.username, "Wrong1234").await.status(),
+            login(&trio, &victim.username, "Wrong1234").await,
             StatusCode::NOT_FOUND
         );
     }
-    let locked = login(&trio, &victim.username, "Secret123").await;
+    // The whole response: its Retry-After is what this checks.
+    let locked = trio
+        .users(Method::POST, "/api/users/login")
+        .form(&[
+            ("username", victim.username.as_str()),
+            ("password", "Secret123"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = locked.headers()["retry-after"]
         .to_str()
@@ -38,7 +44,7 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
 
     let other = trio.customer().await;
     assert_eq!(
-        login(&trio, &other.username, "Secret123").await.status(),
+        login(&trio, &other.username, "Secret123").await,
         StatusCode::OK,
         "others are not locked"
     );
@@ -58,26 +64,26 @@ async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_pass
     let account = trio.customer().await;
     for _ in 0..4 {
         assert_eq!(
-            login(&trio, &account.username, "Wrong1234").await.status(),
+            login(&trio, &account.username, "Wrong1234").await,
             StatusCode::NOT_FOUND
         );
     }
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await.status(),
+        login(&trio, &account.username, "Secret123").await,
         StatusCode::OK
     );
     assert_eq!(
-        login(&trio, &account.username, "Wrong1234").await.status(),
+        login(&trio, &account.username, "Wrong1234").await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await.status(),
+        login(&trio, &account.username, "Secret123").await,
         StatusCode::TOO_MANY_REQUESTS,
         "five failures within the window, a success among them or not"
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await.status(),
+        login(&trio, &account.username, "Secret123").await,
         StatusCode::OK
     );
     trio.stop().await;
@@ -91,7 +97,7 @@ async fn guesses_sent_in_parallel_are_counted_before_any_is_checked() {
         let password = format!("Wrong{i:04}");
         let trio = &trio;
         let username = victim.username.clone();
-        async move { login(trio, &username, &password).await.status() }
+        async move { login(trio, &username, &password).await }
     });
     let statuses = futures::future::join_all(guesses).await;
     let checked = statuses
@@ -113,11 +119,7 @@ async fn guesses_sent_in_parallel_are_counted_before_any_is_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_in_a_username_is_just_an_unknown_user() {
     let trio = Trio::start().await;
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/login")
-            .form(&[("username", "al\0ice"), ("password", "Secret123")]),
-    )
-    .await;
+    let (status, body) = trio.try_login("al\0ice", "Secret123").await;
     assert_eq!(
         (status, body),
         (
@@ -125,7 +127,7 @@ async fn a_nul_in_a_username_is_just_an_unknown_user() {
             json!({"message": "Invalid username and / or password"})
         )
     );
-    let (status, body) = call(trio.users(Method::GET, "/api/users/exists?username=al%00ice")).await;
+    let (status, body) = trio.username_exists("al\0ice").await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, json!(false)));
     trio.stop().await;
 }
@@ -134,18 +136,10 @@ async fn a_nul_in_a_username_is_just_an_unknown_user() {
 async fn one_client_guessing_many_usernames_is_throttled() {
     let trio = Trio::start().await;
     for _ in 0..20 {
-        let (status, _) = call(trio.users(Method::POST, "/api/users/login").form(&[
-            ("username", unique("guess").as_str()),
-            ("password", "Wrong1234"),
-        ]))
-        .await;
+        let (status, _) = trio.try_login(&unique("guess"), "Wrong1234").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let (status, body) = call(
-        trio.users(Method::POST, "/api/users/login")
-            .form(&[("username", "anyone_else"), ("password", "Wrong1234")]),
-    )
-    .await;
+    let (status, body) = trio.try_login("anyone_else", "Wrong1234").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         body,

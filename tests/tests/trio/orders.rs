@@ -2,20 +2,10 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use trio_tests::{call, Account, Trio};
-
-fn add(trio: &Trio, account: &Account, sku: &str, quantity: &str) -> reqwest::RequestBuilder {
-    trio.orders(Method::PUT, "/api/orders/current")
-        .header("Authorization", &account.token)
-        .form(&[("sku", sku), ("quantity", quantity)])
-}
+use trio_tests::{call, Account, Api, Trio};
 
 async fn current(trio: &Trio, account: &Account) -> Value {
-    let (status, order) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", &account.token),
-    )
-    .await;
+    let (status, order) = trio.current_order(account).await;
     assert_eq!(status, StatusCode::OK, "{order}");
     order
 }
@@ -32,9 +22,8 @@ async fn the_reference_orders_scenario_works_end_to_end() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
     let customer = trio.customer().await;
-    let auth = |req: reqwest::RequestBuilder| req.header("Authorization", &customer.token);
 
-    let (status, list) = call(auth(trio.orders(Method::GET, "/api/orders/"))).await;
+    let (status, list) = trio.order_list(&customer, "").await;
     assert_eq!((status, list), (StatusCode::OK, json!([])));
 
     let order = current(&trio, &customer).await;
@@ -43,17 +32,16 @@ async fn the_reference_orders_scenario_works_end_to_end() {
     assert_eq!(order["beers"], json!([]));
     let id = order["id"].as_i64().unwrap();
 
-    let (status, details) =
-        call(auth(trio.orders(Method::GET, &format!("/api/orders/{id}")))).await;
+    let (status, details) = trio.order(&customer, id).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(details["id"], json!(id));
 
-    let (status, body) = call(add(&trio, &customer, "123456", "2")).await;
+    let (status, body) = trio.add(&customer, "123456", "2").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(body["message"].is_string());
-    let (status, _) = call(add(&trio, &customer, "123456", "1")).await;
+    let (status, _) = trio.add(&customer, "123456", "1").await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = call(add(&trio, &customer, "123458", "4")).await;
+    let (status, _) = trio.add(&customer, "123458", "4").await;
     assert_eq!(status, StatusCode::CREATED);
 
     let order = current(&trio, &customer).await;
@@ -76,19 +64,15 @@ async fn the_reference_orders_scenario_works_end_to_end() {
     assert_eq!(line(&order, "123458").unwrap()["quantity"], json!(4));
     assert_eq!(order["total"], json!("9.57"));
 
-    let (status, body) = call(add(&trio, &customer, "000000", "1")).await;
+    let (status, body) = trio.add(&customer, "000000", "1").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) = call(add(&trio, &customer, "123456", "-1")).await;
+    let (status, body) = trio.add(&customer, "123456", "-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["quantity"].is_string(), "{body}");
 
-    let (status, _) =
-        call(auth(trio.orders(Method::DELETE, "/api/orders/current")).form(&[("sku", "123458")]))
-            .await;
+    let (status, _) = trio.remove(&customer, "123458").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) =
-        call(auth(trio.orders(Method::DELETE, "/api/orders/current")).form(&[("sku", "123458")]))
-            .await;
+    let (status, _) = trio.remove(&customer, "123458").await;
     assert_eq!(
         status,
         StatusCode::NO_CONTENT,
@@ -96,13 +80,13 @@ async fn the_reference_orders_scenario_works_end_to_end() {
     );
     assert!(line(&current(&trio, &customer).await, "123458").is_none());
 
-    let (status, closed) = call(auth(trio.orders(Method::POST, "/api/orders/checkout"))).await;
+    let (status, closed) = trio.checkout(&customer).await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(closed["id"], json!(id));
     assert_eq!(closed["is_open"], json!(false));
     assert_eq!(closed["total"], json!("3.57"));
 
-    let (status, list) = call(auth(trio.orders(Method::GET, "/api/orders"))).await;
+    let (status, list) = trio.order_list(&customer, "").await;
     assert_eq!(status, StatusCode::OK);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1);
@@ -122,13 +106,13 @@ async fn quantities_must_be_whole_numbers_up_to_ten_thousand() {
     let sku = trio.create_beer(&admin, "1.00").await;
     let customer = trio.customer().await;
     for bad in ["0", "-1", "2.5", "x", "", "10001"] {
-        let (status, body) = call(add(&trio, &customer, &sku, bad)).await;
+        let (status, body) = trio.add(&customer, &sku, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["errors"]["quantity"].is_string(), "{bad}: {body}");
     }
-    let (status, _) = call(add(&trio, &customer, &sku, "10000")).await;
+    let (status, _) = trio.add(&customer, &sku, "10000").await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = call(add(&trio, &customer, &sku, "1")).await;
+    let (status, body) = trio.add(&customer, &sku, "1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the line would pass 10000");
     assert!(body["errors"]["quantity"].is_string(), "{body}");
     assert_eq!(
@@ -137,8 +121,7 @@ async fn quantities_must_be_whole_numbers_up_to_ten_thousand() {
     );
 
     let (status, body) = call(
-        trio.orders(Method::PUT, "/api/orders/current")
-            .header("Authorization", &customer.token)
+        trio.orders_as(&customer, Method::PUT, "/api/orders/current")
             .json(&json!({})),
     )
     .await;
@@ -155,9 +138,9 @@ async fn json_bodies_and_integer_quantities_work() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
     let customer = trio.customer().await;
+    let bearer = format!("Bearer {}", customer.token);
     let (status, _) = call(
-        trio.orders(Method::PUT, "/api/orders/current")
-            .header("Authorization", format!("Bearer {}", customer.token))
+        trio.orders_as(&bearer, Method::PUT, "/api/orders/current")
             .json(&json!({"sku": "123457", "quantity": 3})),
     )
     .await;
@@ -174,17 +157,9 @@ async fn orders_need_a_valid_token() {
     let (status, body) = call(trio.orders(Method::GET, "/api/orders/current")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].is_string());
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/current")
-            .header("Authorization", "nope"),
-    )
-    .await;
+    let (status, _) = trio.current_order("nope").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/1")
-            .header("Authorization", "Bearer nope"),
-    )
-    .await;
+    let (status, _) = trio.order("Bearer nope", 1).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     trio.stop().await;
 }
@@ -196,29 +171,13 @@ async fn another_users_order_is_as_missing_as_a_missing_one() {
     let alice = trio.customer().await;
     let bob = trio.customer().await;
     let alices = current(&trio, &alice).await["id"].as_i64().unwrap();
-    let by_bob = call(
-        trio.orders(Method::GET, &format!("/api/orders/{alices}"))
-            .header("Authorization", &bob.token),
-    )
-    .await;
-    let missing = call(
-        trio.orders(Method::GET, "/api/orders/987654321")
-            .header("Authorization", &bob.token),
-    )
-    .await;
+    let by_bob = trio.order(&bob, alices).await;
+    let missing = trio.order(&bob, 987654321).await;
     assert_eq!(by_bob.0, StatusCode::NOT_FOUND);
     assert_eq!(by_bob, missing);
-    let (status, list) = call(
-        trio.orders(Method::GET, "/api/orders")
-            .header("Authorization", &bob.token),
-    )
-    .await;
+    let (status, list) = trio.order_list(&bob, "").await;
     assert_eq!((status, list), (StatusCode::OK, json!([])));
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders/not-a-number")
-            .header("Authorization", &bob.token),
-    )
-    .await;
+    let (status, _) = call(trio.orders_as(&bob, Method::GET, "/api/orders/not-a-number")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     trio.stop().await;
 }
@@ -227,11 +186,8 @@ async fn another_users_order_is_as_missing_as_a_missing_one() {
 async fn checkout_of_an_empty_order_is_refused() {
     let trio = Trio::start().await;
     let customer = trio.customer().await;
-    let (status, body) = call(
-        trio.orders(Method::GET, "/api/orders/checkout")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    // Checkout answers GET as well as POST.
+    let (status, body) = call(trio.orders_as(&customer, Method::GET, "/api/orders/checkout")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["message"].is_string());
     trio.stop().await;
@@ -243,21 +199,10 @@ async fn checkout_with_a_deleted_beer_is_refused_and_names_it() {
     let admin = trio.admin().await;
     let sku = trio.create_beer(&admin, "1.50").await;
     let customer = trio.customer().await;
-    assert_eq!(
-        call(add(&trio, &customer, &sku, "2")).await.0,
-        StatusCode::CREATED
-    );
-    let (status, _) = call(
-        trio.beers(Method::DELETE, &format!("/api/beers/{sku}"))
-            .header("Authorization", &admin.token),
-    )
-    .await;
+    assert_eq!(trio.add(&customer, &sku, "2").await.0, StatusCode::CREATED);
+    let (status, _) = trio.delete_beer(&admin, &sku).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = call(
-        trio.orders(Method::POST, "/api/orders/checkout")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, body) = trio.checkout(&customer).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body.to_string().contains(&sku), "names the sku: {body}");
     assert_eq!(
@@ -274,44 +219,29 @@ async fn checkout_reprices_and_the_closed_order_never_changes() {
     let admin = trio.admin().await;
     let sku = trio.create_beer(&admin, "1.00").await;
     let customer = trio.customer().await;
-    assert_eq!(
-        call(add(&trio, &customer, &sku, "3")).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(trio.add(&customer, &sku, "3").await.0, StatusCode::CREATED);
     assert_eq!(
         line(&current(&trio, &customer).await, &sku).unwrap()["unit_price"],
         json!("1.00")
     );
 
     let reprice = |price: &'static str| {
-        trio.beers(Method::PUT, &format!("/api/beers/{sku}"))
-            .header("Authorization", &admin.token)
-            .form(&[("name", "Test beer"), ("price", price)])
+        trio.update_beer(&admin, &sku, [("name", "Test beer"), ("price", price)])
     };
-    assert_eq!(call(reprice("1.25")).await.0, StatusCode::OK);
-    let (status, closed) = call(
-        trio.orders(Method::GET, "/api/orders/checkout")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    assert_eq!(reprice("1.25").await.0, StatusCode::OK);
+    // Checkout answers GET as well as POST.
+    let (status, closed) =
+        call(trio.orders_as(&customer, Method::GET, "/api/orders/checkout")).await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(line(&closed, &sku).unwrap()["unit_price"], json!("1.25"));
     assert_eq!(line(&closed, &sku).unwrap()["line_total"], json!("3.75"));
     assert_eq!(closed["total"], json!("3.75"));
     let id = closed["id"].as_i64().unwrap();
 
-    assert_eq!(call(reprice("9.99")).await.0, StatusCode::OK);
-    let (status, _) = call(
-        trio.beers(Method::DELETE, &format!("/api/beers/{sku}"))
-            .header("Authorization", &admin.token),
-    )
-    .await;
+    assert_eq!(reprice("9.99").await.0, StatusCode::OK);
+    let (status, _) = trio.delete_beer(&admin, &sku).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, later) = call(
-        trio.orders(Method::GET, &format!("/api/orders/{id}"))
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (_, later) = trio.order(&customer, id).await;
     assert_eq!(later, closed, "a closed order never changes");
     trio.stop().await;
 }
@@ -321,7 +251,7 @@ async fn a_hundred_concurrent_adds_of_one_give_exactly_a_hundred() {
     let trio = Trio::start().await;
     trio.seed_beers().await;
     let customer = trio.customer().await;
-    let adds = (0..100).map(|_| call(add(&trio, &customer, "123456", "1")));
+    let adds = (0..100).map(|_| trio.add(&customer, "123456", "1"));
     let results = futures::future::join_all(adds).await;
     let failures: Vec<_> = results
         .iter()
@@ -338,12 +268,7 @@ async fn a_hundred_concurrent_adds_of_one_give_exactly_a_hundred() {
 async fn concurrent_first_requests_make_one_open_order() {
     let trio = Trio::start().await;
     let customer = trio.customer().await;
-    let requests = (0..20).map(|_| {
-        call(
-            trio.orders(Method::GET, "/api/orders/current")
-                .header("Authorization", &customer.token),
-        )
-    });
+    let requests = (0..20).map(|_| trio.current_order(&customer));
     let results = futures::future::join_all(requests).await;
     let ids: std::collections::BTreeSet<_> = results
         .iter()
@@ -353,11 +278,7 @@ async fn concurrent_first_requests_make_one_open_order() {
         })
         .collect();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let (_, list) = call(
-        trio.orders(Method::GET, "/api/orders")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (_, list) = trio.order_list(&customer, "").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     trio.stop().await;
 }
@@ -368,7 +289,7 @@ async fn orders_survive_a_restart() {
     trio.seed_beers().await;
     let customer = trio.customer().await;
     assert_eq!(
-        call(add(&trio, &customer, "123458", "2")).await.0,
+        trio.add(&customer, "123458", "2").await.0,
         StatusCode::CREATED
     );
     let before = current(&trio, &customer).await;
@@ -385,22 +306,14 @@ async fn list_is_newest_first_and_pages() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         assert_eq!(
-            call(add(&trio, &customer, "123456", "1")).await.0,
+            trio.add(&customer, "123456", "1").await.0,
             StatusCode::CREATED
         );
-        let (status, closed) = call(
-            trio.orders(Method::POST, "/api/orders/checkout")
-                .header("Authorization", &customer.token),
-        )
-        .await;
+        let (status, closed) = trio.checkout(&customer).await;
         assert_eq!(status, StatusCode::OK);
         ids.push(closed["id"].as_i64().unwrap());
     }
-    let (_, list) = call(
-        trio.orders(Method::GET, "/api/orders?limit=2")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (_, list) = trio.order_list(&customer, "limit=2").await;
     let listed: Vec<_> = list
         .as_array()
         .unwrap()
@@ -408,11 +321,7 @@ async fn list_is_newest_first_and_pages() {
         .map(|o| o["id"].as_i64().unwrap())
         .collect();
     assert_eq!(listed, [ids[2], ids[1]]);
-    let (status, _) = call(
-        trio.orders(Method::GET, "/api/orders?offset=-3")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, _) = trio.order_list(&customer, "offset=-3").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     trio.stop().await;
 }
@@ -423,12 +332,11 @@ async fn a_delete_may_name_the_sku_in_the_query_with_no_body() {
     trio.seed_beers().await;
     let customer = trio.customer().await;
     assert_eq!(
-        call(add(&trio, &customer, "123456", "1")).await.0,
+        trio.add(&customer, "123456", "1").await.0,
         StatusCode::CREATED
     );
     let (status, body) = call(
-        trio.orders(Method::DELETE, "/api/orders/current?sku=123456")
-            .header("Authorization", &customer.token)
+        trio.orders_as(&customer, Method::DELETE, "/api/orders/current?sku=123456")
             .header("Content-Type", "application/json"),
     )
     .await;
@@ -462,17 +370,10 @@ async fn checkout_asks_beers_once_however_many_lines() {
     let customer = trio.customer().await;
     for _ in 0..30 {
         let sku = trio.create_beer(&admin, "0.50").await;
-        assert_eq!(
-            call(add(&trio, &customer, &sku, "2")).await.0,
-            StatusCode::CREATED
-        );
+        assert_eq!(trio.add(&customer, &sku, "2").await.0, StatusCode::CREATED);
     }
     let before = beer_lists_answered(&trio).await;
-    let (status, closed) = call(
-        trio.orders(Method::POST, "/api/orders/checkout")
-            .header("Authorization", &customer.token),
-    )
-    .await;
+    let (status, closed) = trio.checkout(&customer).await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(closed["total"], json!("30.00"));
     assert_eq!(closed["beers"].as_array().unwrap().len(), 30);
