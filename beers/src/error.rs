@@ -3,9 +3,8 @@
 use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::db::DbError;
+use shared::error::TAKEN;
 use shared::{ApiError, FieldErrors};
-
-pub const SKU_TAKEN: &str = "is already taken";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -15,7 +14,7 @@ pub enum Error {
     #[error("no beer has this SKU")]
     NoSuchBeer,
     #[error("another beer has this SKU")]
-    SkuTaken,
+    Taken,
     #[error(transparent)]
     Store(#[from] DbError),
 }
@@ -36,16 +35,12 @@ impl shared::db::StoreError for Error {
 }
 
 impl Error {
-    /// What the client is told; storage failures become a 500 that says nothing internal.
+    /// What the client is told about a failure that is not the store's.
     fn into_api_error(self) -> ApiError {
         match self {
             Error::Api(error) => error,
             Error::NoSuchBeer => ApiError::not_found("There is no beer with this SKU"),
-            Error::SkuTaken => {
-                let mut errors = FieldErrors::new();
-                errors.add("sku", SKU_TAKEN);
-                errors.into_error()
-            }
+            Error::Taken => ApiError::invalid_field("sku", TAKEN),
             Error::Store(error) => ApiError::storage(&error),
         }
     }
@@ -53,11 +48,11 @@ impl Error {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        // Logged here, once, where the request id is at hand.
-        if let Error::Store(error) = &self {
-            shared::db::log_failure(req, error);
-        }
-        self.into_api_error().respond_to(req)
+        let answer = match self {
+            Error::Store(error) => ApiError::from_store(req, &error),
+            other => other.into_api_error(),
+        };
+        answer.respond_to(req)
     }
 }
 
@@ -70,7 +65,7 @@ mod tests {
     fn each_failure_has_its_status_and_says_nothing_internal() {
         let cases = [
             (Error::NoSuchBeer, Status::NotFound),
-            (Error::SkuTaken, Status::BadRequest),
+            (Error::Taken, Status::BadRequest),
             (
                 Error::Store(DbError::Task("secret detail".into())),
                 Status::InternalServerError,
@@ -85,7 +80,7 @@ mod tests {
             assert_eq!(answer.status, status);
             assert!(!answer.message.contains("secret"));
         }
-        let taken = Error::SkuTaken.into_api_error().errors.unwrap();
-        assert_eq!(taken["sku"], SKU_TAKEN);
+        let taken = Error::Taken.into_api_error().errors.unwrap();
+        assert_eq!(taken["sku"], TAKEN);
     }
 }

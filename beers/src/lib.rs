@@ -1,53 +1,53 @@
 //! The beers service: the catalogue of beers (SKU, name, price, image).
 
-pub mod config;
 pub mod domain;
 mod error;
 mod routes;
 pub mod store;
-#[cfg(test)]
-mod test_support;
 
 use rocket::{Build, Rocket};
 use shared::clients::UsersClient;
+use shared::config::{ConfigError, UpstreamSettings};
 use shared::db::{DbError, Pool};
+use shared::service::{BoxError, Service};
 use utoipa::OpenApi;
 
-pub use config::Settings;
 pub use error::Error;
 pub use routes::ApiDoc;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The beers service, as [`shared::service`] runs it.
+pub struct Beers;
 
-/// Opens the database pool and applies pending migrations (blocking).
-pub fn connect(settings: &Settings) -> Result<Pool, DbError> {
-    shared::db::connect(
-        &settings.service.database_url,
-        &settings.service.pool,
-        store::SQLITE_MIGRATIONS,
-        store::POSTGRES_MIGRATIONS,
-    )
-}
+/// `BEERS_ADDRESS`, `BEERS_PORT`, `BEERS_DATABASE_URL`, …, and where users is (`USERS_URL`).
+pub type Settings = shared::service::Settings<Beers>;
 
-/// The service, wired: state, routes, and the conventions every service shares.
-pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError> {
-    let http = shared::clients::http_client(&settings.upstream)?;
-    let rocket = rocket::custom(settings.service.figment())
-        .manage(pool)
+impl Service for Beers {
+    const NAME: &'static str = "beers";
+    const DEFAULT_PORT: u16 = 5002;
+    const SQLITE_MIGRATIONS: diesel_migrations::EmbeddedMigrations = store::SQLITE_MIGRATIONS;
+    const POSTGRES_MIGRATIONS: diesel_migrations::EmbeddedMigrations = store::POSTGRES_MIGRATIONS;
+
+    /// Where the users service checks tokens, and how long to wait for it.
+    type Config = UpstreamSettings;
+
+    fn config_from_env() -> Result<UpstreamSettings, ConfigError> {
+        UpstreamSettings::from_env()
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        ApiDoc::openapi()
+    }
+
+    fn mount(
+        rocket: Rocket<Build>,
+        upstream: &UpstreamSettings,
+    ) -> Result<Rocket<Build>, BoxError> {
+        let http = shared::clients::http_client(upstream)?;
         // The admin guard asks users whose token it is.
-        .manage(UsersClient::new(http, &settings.upstream))
-        .mount("/", routes::routes());
-    Ok(shared::ops::stage(rocket, "beers", ApiDoc::openapi()))
-}
-
-/// Connects, migrates and serves until shut down.
-pub async fn serve(settings: Settings) -> Result<(), BoxError> {
-    let pool = {
-        let settings = settings.clone();
-        rocket::tokio::task::spawn_blocking(move || connect(&settings)).await??
-    };
-    rocket(settings, pool)?.launch().await?;
-    Ok(())
+        Ok(rocket
+            .manage(UsersClient::new(http, upstream))
+            .mount("/", routes::routes()))
+    }
 }
 
 /// Adds the reference catalogue (Бургаско 123456, Загорка 123457, Tuborg 123458) where its
@@ -64,8 +64,8 @@ mod tests {
 
     #[test]
     fn seeding_adds_the_reference_catalogue_once() {
-        let database = test_support::TestDatabase::fresh();
-        let pool = database.pool();
+        let database = shared::scratch::TestDatabase::fresh("beers").unwrap();
+        let pool = database.migrated::<Beers>().unwrap();
         assert_eq!(seed(&pool).unwrap(), ["123456", "123457", "123458"]);
         assert!(seed(&pool).unwrap().is_empty());
 

@@ -15,15 +15,15 @@ pub enum Error {
     Store(#[from] DbError),
 }
 
-impl From<Unavailable> for Error {
-    fn from(error: Unavailable) -> Self {
-        Error::Api(error.into())
-    }
-}
-
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Error::Api(errors.into_error())
+    }
+}
+
+impl From<Unavailable> for Error {
+    fn from(error: Unavailable) -> Self {
+        Error::Api(error.into())
     }
 }
 
@@ -38,13 +38,9 @@ impl shared::db::StoreError for Error {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        // Logged here, once, where the request id is at hand.
         let answer = match self {
             Error::Api(error) => error,
-            Error::Store(error) => {
-                shared::db::log_failure(req, &error);
-                ApiError::storage(&error)
-            }
+            Error::Store(error) => ApiError::from_store(req, &error),
         };
         answer.respond_to(req)
     }

@@ -1,6 +1,5 @@
 //! The orders service: each user's open order and past orders.
 
-pub mod config;
 pub mod domain;
 mod error;
 mod routes;
@@ -8,46 +7,44 @@ pub mod store;
 
 use rocket::{Build, Rocket};
 use shared::clients::{BeersClient, UsersClient};
-use shared::db::{DbError, Pool};
+use shared::config::{ConfigError, UpstreamSettings};
+use shared::service::{BoxError, Service};
 use utoipa::OpenApi;
 
-pub use config::Settings;
 pub use error::Error;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The orders service, as [`shared::service`] runs it.
+pub struct Orders;
 
-/// Opens the database pool and applies pending migrations.
-pub fn connect(settings: &Settings) -> Result<Pool, DbError> {
-    shared::db::connect(
-        &settings.service.database_url,
-        &settings.service.pool,
-        store::SQLITE_MIGRATIONS,
-        store::POSTGRES_MIGRATIONS,
-    )
-}
+/// `ORDERS_ADDRESS`, `ORDERS_PORT`, `ORDERS_DATABASE_URL`, …, and where users and beers are.
+pub type Settings = shared::service::Settings<Orders>;
 
-/// The service, wired: state, the neighbours' clients, routes, and the shared conventions.
-pub fn rocket(settings: Settings, pool: Pool) -> Result<Rocket<Build>, BoxError> {
-    // One HTTP client for both neighbours, so their connections share one pool.
-    let http = shared::clients::http_client(&settings.upstream)?;
-    let rocket = rocket::custom(settings.service.figment())
-        .manage(pool)
-        .manage(UsersClient::new(http.clone(), &settings.upstream))
-        .manage(BeersClient::new(http, &settings.upstream))
-        .mount("/", routes::routes());
-    Ok(shared::ops::stage(
-        rocket,
-        "orders",
-        routes::ApiDoc::openapi(),
-    ))
-}
+impl Service for Orders {
+    const NAME: &'static str = "orders";
+    const DEFAULT_PORT: u16 = 5003;
+    const SQLITE_MIGRATIONS: diesel_migrations::EmbeddedMigrations = store::SQLITE_MIGRATIONS;
+    const POSTGRES_MIGRATIONS: diesel_migrations::EmbeddedMigrations = store::POSTGRES_MIGRATIONS;
 
-/// Connects, migrates and serves until shut down.
-pub async fn serve(settings: Settings) -> Result<(), BoxError> {
-    let pool = {
-        let settings = settings.clone();
-        rocket::tokio::task::spawn_blocking(move || connect(&settings)).await??
-    };
-    rocket(settings, pool)?.launch().await?;
-    Ok(())
+    /// Where users (token checks) and beers (existence and prices) are.
+    type Config = UpstreamSettings;
+
+    fn config_from_env() -> Result<UpstreamSettings, ConfigError> {
+        UpstreamSettings::from_env()
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        routes::ApiDoc::openapi()
+    }
+
+    fn mount(
+        rocket: Rocket<Build>,
+        upstream: &UpstreamSettings,
+    ) -> Result<Rocket<Build>, BoxError> {
+        // One HTTP client for both neighbours, so their connections share one pool.
+        let http = shared::clients::http_client(upstream)?;
+        Ok(rocket
+            .manage(UsersClient::new(http.clone(), upstream))
+            .manage(BeersClient::new(http, upstream))
+            .mount("/", routes::routes()))
+    }
 }

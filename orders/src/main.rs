@@ -1,4 +1,3 @@
 fn main() -> std::process::ExitCode {
-    shared::startup::prepare();
-    shared::startup::main("orders", orders::Settings::from_env(), orders::serve)
+    shared::service::main::<orders::Orders>()
 }

@@ -13,6 +13,7 @@ use crate::config::UpstreamSettings;
 use crate::dto::{Beer, User};
 use crate::error::ApiError;
 use crate::request::{RequestId, REQUEST_ID_HEADER};
+use crate::sku::Sku;
 
 /// A neighbour could not be used: refused, timed out, answered 5xx or something unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -206,10 +207,10 @@ impl BeersClient {
     /// The beer with this SKU as the catalogue has it now; `None` when there is none.
     pub async fn beer(
         &self,
-        sku: &str,
+        sku: &Sku,
         request_id: &RequestId,
     ) -> Result<Option<Beer>, Unavailable> {
-        let sku: String = form_urlencoded::byte_serialize(sku.as_bytes()).collect();
+        // A SKU's characters need no escaping in a path or a query.
         let request = self
             .0
             .http
@@ -223,7 +224,7 @@ impl BeersClient {
     /// takes at most 1,000 per call, and URLs must stay well under the server's limit).
     pub async fn beers(
         &self,
-        skus: &[&str],
+        skus: &[&Sku],
         request_id: &RequestId,
     ) -> Result<Vec<Beer>, Unavailable> {
         const MAX_SKUS: usize = 1000;
@@ -234,12 +235,12 @@ impl BeersClient {
             let mut query = String::new();
             let mut taken = 0;
             for sku in rest.iter().take(MAX_SKUS) {
-                let sku: String = form_urlencoded::byte_serialize(sku.as_bytes()).collect();
+                let sku = sku.as_str();
                 if taken > 0 && query.len() + sku.len() + 5 > MAX_QUERY_BYTES {
                     break;
                 }
                 query.push_str("sku=");
-                query.push_str(&sku);
+                query.push_str(sku);
                 query.push('&');
                 taken += 1;
             }

@@ -86,6 +86,28 @@ impl ApiError {
         Self::new(Status::InternalServerError, "Internal server error")
     }
 
+    /// The 400 for one bad field (as [`FieldErrors::into_error`] words it for several).
+    pub fn invalid_field(field: &str, problem: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, problem);
+        errors.into_error()
+    }
+
+    /// What a failure of the store tells the client ([`ApiError::storage`]), logged here, once,
+    /// where the request id is at hand: every service's `Error` answers a store failure so.
+    pub fn from_store(req: &Request<'_>, error: &crate::db::DbError) -> Self {
+        crate::db::log_failure(req, error);
+        Self::storage(error)
+    }
+
+    /// A 500 for a failure that is neither the client's nor the store's, logged once with the
+    /// request id.
+    pub fn from_internal(req: &Request<'_>, error: &dyn std::fmt::Display) -> Self {
+        let request_id = crate::request::RequestId::of(req);
+        tracing::error!(request_id = %request_id.0, error = %error, "request failed");
+        Self::internal()
+    }
+
     pub fn with_field(mut self, field: &str, problem: impl Into<String>) -> Self {
         self.errors
             .get_or_insert_with(BTreeMap::new)
@@ -124,6 +146,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
         Ok(response)
     }
 }
+
+/// What a field says when its value must be unique and another record has it (a username,
+/// an address, a SKU).
+pub const TAKEN: &str = "is already taken";
 
 /// Collects every bad field of one request, so that all of them are reported at once.
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! What every brewery service needs the same way. No business rules of any one service live here.
 
 pub mod auth;
+#[cfg(feature = "dev-tools")]
 pub mod cargo;
 pub mod clients;
 pub mod config;
@@ -9,10 +10,14 @@ pub mod db;
 pub mod dto;
 pub mod error;
 pub mod input;
+pub mod money;
 pub mod ops;
 pub mod paging;
 pub mod request;
+#[cfg(feature = "dev-tools")]
 pub mod scratch;
+pub mod service;
+pub mod sku;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
@@ -20,6 +25,8 @@ pub mod ui;
 
 pub use error::{ApiError, FieldErrors};
 pub use input::{Fields, QueryFields};
+pub use money::Money;
+pub use sku::Sku;
 
 /// mimalloc for every binary that links shared (the three services, tasks, the tests).
 /// users: it hands the 19 MiB argon2 blocks back to the system after each hash, where glibc's

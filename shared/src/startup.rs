@@ -1,70 +1,9 @@
-//! How a service binary starts: `.env`, logging, settings, then serve; errors end the process.
+//! What a service process needs before it serves: `.env`, logging, its runtime, its file limit.
 
 use std::future::Future;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::ServiceSettings;
 use crate::db::PoolSettings;
-
-/// Runs a service's `serve` with settings from the environment on its own runtime; prints why
-/// it could not.
-pub fn main<S, E, F, Fut>(service: &str, settings: Result<S, E>, serve: F) -> ExitCode
-where
-    S: AsRef<ServiceSettings>,
-    E: std::fmt::Display,
-    F: FnOnce(S) -> Fut,
-    Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>>,
-{
-    // The binaries take no arguments: everything is configured by the environment.
-    if let Some(argument) = std::env::args().nth(1) {
-        println!(
-            "{service}: serves the {service} service; configured by environment variables \
-             (see .env.example), it takes no arguments. `tasks {service} --help` lists the tasks."
-        );
-        let asked_for_help = matches!(argument.as_str(), "-h" | "--help" | "help");
-        return if asked_for_help {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        };
-    }
-    let settings = match settings {
-        Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!(%error, "{service}: bad configuration");
-            eprintln!("{service}: bad configuration: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let service_settings = settings.as_ref().clone();
-    let outcome = match run(&service_settings.pool, serve(settings)) {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            eprintln!("{service}: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // Rocket says only "binding failed: Address already in use"; say whose and where.
-            let error = if error.to_string().contains("binding failed") {
-                format!(
-                    "cannot listen on {}:{} (is another process using the port? set {}_PORT): {error}",
-                    service_settings.address,
-                    service_settings.port,
-                    service.to_uppercase()
-                )
-            } else {
-                error.to_string()
-            };
-            tracing::error!(%error, "{service} stopped");
-            eprintln!("{service}: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
 
 /// Reads `.env` and installs logging; call first thing in every binary.
 pub fn prepare() {

@@ -10,6 +10,7 @@ mod test;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use shared::service;
 
 #[derive(Parser)]
 #[command(
@@ -53,7 +54,7 @@ enum Command {
     /// The orders service: each user's open order and past orders.
     Orders {
         #[command(subcommand)]
-        command: OrdersCommand,
+        command: ServiceCommand,
     },
     /// Run every test: the whole workspace on SQLite, then the whole workspace again on a
     /// throwaway PostgreSQL cluster (set TRIO_SKIP_POSTGRES=1 to skip that second run).
@@ -92,12 +93,29 @@ enum PgCommand {
     Status,
 }
 
+/// What every service can be asked to do.
 #[derive(Subcommand)]
-enum UsersCommand {
-    /// Serve the users service (USERS_PORT, default 5001).
+enum ServiceCommand {
+    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003).
     Serve,
     /// Apply pending database migrations, then exit.
     Setup,
+}
+
+impl ServiceCommand {
+    fn run<S: service::Service>(self) -> ExitCode {
+        match self {
+            // A service's process life is the same under tasks as in its own binary.
+            ServiceCommand::Serve => service::run::<S>(),
+            ServiceCommand::Setup => finish(service::setup::<S>()),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    #[command(flatten)]
+    Service(ServiceCommand),
     /// Create an administrator, or make an existing account one.
     CreateAdmin {
         #[arg(long)]
@@ -111,20 +129,10 @@ enum UsersCommand {
 
 #[derive(Subcommand)]
 enum BeersCommand {
-    /// Serve the beers service (BEERS_PORT, default 5002).
-    Serve,
-    /// Apply pending database migrations, then exit.
-    Setup,
+    #[command(flatten)]
+    Service(ServiceCommand),
     /// Add the reference catalogue (Бургаско, Загорка, Tuborg) where absent.
     Seed,
-}
-
-#[derive(Subcommand)]
-enum OrdersCommand {
-    /// Serve the orders service (ORDERS_PORT, default 5003).
-    Serve,
-    /// Apply pending database migrations, then exit.
-    Setup,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -140,9 +148,24 @@ fn main() -> ExitCode {
         Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
             .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
-        Command::Users { command } => users_command(command),
-        Command::Beers { command } => beers_command(command),
-        Command::Orders { command } => orders_command(command),
+        Command::Users {
+            command: UsersCommand::Service(command),
+        } => return command.run::<users::Users>(),
+        Command::Beers {
+            command: BeersCommand::Service(command),
+        } => return command.run::<beers::Beers>(),
+        Command::Orders { command } => return command.run::<orders::Orders>(),
+        Command::Users {
+            command:
+                UsersCommand::CreateAdmin {
+                    username,
+                    email,
+                    password,
+                },
+        } => create_admin(&username, &email, &password),
+        Command::Beers {
+            command: BeersCommand::Seed,
+        } => seed(),
         Command::Pg { command } => pg_command(command),
         Command::Test { cargo_args } => test::run(&cargo_args),
         Command::Bench {
@@ -155,6 +178,10 @@ fn main() -> ExitCode {
             smoke,
         }),
     };
+    finish(result)
+}
+
+fn finish(result: Result<(), BoxError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -164,95 +191,35 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one service's `serve` on a Rocket runtime.
-fn serve<S, F, Fut>(
-    name: &str,
-    settings: Result<S, shared::config::ConfigError>,
-    serve: F,
-) -> Result<(), BoxError>
-where
-    S: AsRef<shared::config::ServiceSettings>,
-    F: FnOnce(S) -> Fut,
-    Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
-{
-    let settings = settings.map_err(|e| format!("{name}: bad configuration: {e}"))?;
-    let pool = settings.as_ref().pool.clone();
-    shared::startup::run(&pool, serve(settings))?
+fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxError> {
+    let (_, pool) = service::open::<users::Users>()?;
+    let created = tokio::runtime::Runtime::new()?
+        .block_on(users::create_admin(&pool, username, email, password));
+    let (user, outcome) = created.map_err(|e| match e {
+        users::Error::Api(shared::ApiError {
+            message,
+            errors: Some(errors),
+            ..
+        }) => format!("{message}: {errors:?}"),
+        other => other.to_string(),
+    })?;
+    let done = match outcome {
+        users::AdminOutcome::Created => "created as an administrator",
+        users::AdminOutcome::Promoted => "is now an administrator",
+    };
+    println!("user {} (id {}) {done}", user.username, user.id);
+    Ok(())
 }
 
-fn users_command(command: UsersCommand) -> Result<(), BoxError> {
-    match command {
-        UsersCommand::Serve => serve("users", users::Settings::from_env(), users::serve),
-        UsersCommand::Setup => {
-            let settings = users::Settings::from_env()?;
-            users::connect(&settings)?;
-            println!(
-                "users: database at {} is up to date",
-                settings.service.database_url
-            );
-            Ok(())
-        }
-        UsersCommand::CreateAdmin {
-            username,
-            email,
-            password,
-        } => {
-            let settings = users::Settings::from_env()?;
-            let pool = users::connect(&settings)?;
-            let (user, outcome) = users::create_admin(&pool, &username, &email, &password)
-                .map_err(|e| match e.errors {
-                    Some(errors) => format!("{}: {errors:?}", e.message),
-                    None => e.message,
-                })?;
-            let done = match outcome {
-                users::AdminOutcome::Created => "created as an administrator",
-                users::AdminOutcome::Promoted => "is now an administrator",
-            };
-            println!("user {} (id {}) {done}", user.username, user.id);
-            Ok(())
-        }
+fn seed() -> Result<(), BoxError> {
+    let (_, pool) = service::open::<beers::Beers>()?;
+    let added = beers::seed(&pool)?;
+    if added.is_empty() {
+        println!("the reference catalogue is already there; nothing added");
+    } else {
+        println!("added {} beers: {}", added.len(), added.join(", "));
     }
-}
-
-fn beers_command(command: BeersCommand) -> Result<(), BoxError> {
-    match command {
-        BeersCommand::Serve => serve("beers", beers::Settings::from_env(), beers::serve),
-        BeersCommand::Setup => {
-            let settings = beers::Settings::from_env()?;
-            beers::connect(&settings)?;
-            println!(
-                "beers: database at {} is up to date",
-                settings.service.database_url
-            );
-            Ok(())
-        }
-        BeersCommand::Seed => {
-            let settings = beers::Settings::from_env()?;
-            let pool = beers::connect(&settings)?;
-            let added = beers::seed(&pool)?;
-            if added.is_empty() {
-                println!("the reference catalogue is already there; nothing added");
-            } else {
-                println!("added {} beers: {}", added.len(), added.join(", "));
-            }
-            Ok(())
-        }
-    }
-}
-
-fn orders_command(command: OrdersCommand) -> Result<(), BoxError> {
-    match command {
-        OrdersCommand::Serve => serve("orders", orders::Settings::from_env(), orders::serve),
-        OrdersCommand::Setup => {
-            let settings = orders::Settings::from_env()?;
-            orders::connect(&settings)?;
-            println!(
-                "orders: database at {} is up to date",
-                settings.service.database_url
-            );
-            Ok(())
-        }
-    }
+    Ok(())
 }
 
 fn pg_command(command: PgCommand) -> Result<(), BoxError> {

@@ -10,7 +10,7 @@ use rocket::{Build, Rocket};
 use serde_json::{json, Value};
 use shared::config::{ServiceSettings, UpstreamSettings};
 use shared::db::{DatabaseUrl, Pool, PoolSettings};
-use shared::scratch::ScratchDatabase;
+use shared::scratch::TestDatabase;
 use tempfile::TempDir;
 
 pub mod browser;
@@ -78,17 +78,17 @@ pub use shared::scratch::POSTGRES_VARIABLE as POSTGRES_URL_VARIABLE;
 /// dropped with this value (so also when a test fails).
 #[derive(Debug)]
 pub struct Databases {
-    pub users: ScratchDatabase,
-    pub beers: ScratchDatabase,
-    pub orders: ScratchDatabase,
+    pub users: TestDatabase,
+    pub beers: TestDatabase,
+    pub orders: TestDatabase,
 }
 
 impl Databases {
     pub fn fresh(dir: &TempDir) -> Result<Self, BoxError> {
         Ok(Databases {
-            users: ScratchDatabase::create("users", dir.path())?,
-            beers: ScratchDatabase::create("beers", dir.path())?,
-            orders: ScratchDatabase::create("orders", dir.path())?,
+            users: TestDatabase::create("users", dir.path())?,
+            beers: TestDatabase::create("beers", dir.path())?,
+            orders: TestDatabase::create("orders", dir.path())?,
         })
     }
 }
@@ -261,12 +261,10 @@ impl Trio {
         let username = unique("admin");
         let pool = self.users.pool.clone();
         let name = username.clone();
-        let (user, _) = tokio::task::spawn_blocking(move || {
+        let (user, _) =
             users::create_admin(&pool, &name, &format!("{name}@example.com"), "Admin1234")
-        })
-        .await
-        .expect("create_admin runs")
-        .expect("create_admin succeeds");
+                .await
+                .expect("create_admin succeeds");
         let token = self.login(&username, "Admin1234").await;
         Account {
             id: user.id,
@@ -324,26 +322,40 @@ impl Trio {
     }
 }
 
+/// Starts one service the way its binary does ([`shared::service`]), on `database`, with
+/// the test's options; `port` 0 takes a free one.
+pub async fn start<S: shared::service::Service>(
+    database: &TestDatabase,
+    options: &Options,
+    port: u16,
+    config: S::Config,
+) -> Result<Service, BoxError> {
+    let settings = shared::service::Settings::<S> {
+        service: service_settings(&database.url, options, port),
+        config,
+    };
+    let pool = {
+        let service = settings.service.clone();
+        tokio::task::spawn_blocking(move || shared::service::connect::<S>(&service)).await??
+    };
+    launch(
+        configured(shared::service::rocket(&settings, pool.clone())?, options),
+        pool,
+    )
+    .await
+}
+
 pub async fn start_users(
     databases: &Databases,
     options: &Options,
     port: u16,
 ) -> Result<Service, BoxError> {
-    let settings = users::Settings {
-        service: service_settings(&databases.users.url, options, port),
+    let config = users::Config {
         token_ttl: options.token_ttl,
         login_throttle: options.login_throttle,
         hashing_concurrency: 4,
     };
-    let pool = {
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || users::connect(&settings)).await??
-    };
-    launch(
-        configured(users::rocket(settings, pool.clone())?, options),
-        pool,
-    )
-    .await
+    start::<users::Users>(&databases.users, options, port, config).await
 }
 
 fn upstream(options: &Options, users_url: &str, beers_url: &str) -> UpstreamSettings {
@@ -362,19 +374,8 @@ pub async fn start_beers(
     users_url: &str,
     port: u16,
 ) -> Result<Service, BoxError> {
-    let settings = beers::Settings {
-        service: service_settings(&databases.beers.url, options, port),
-        upstream: upstream(options, users_url, ""),
-    };
-    let pool = {
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || beers::connect(&settings)).await??
-    };
-    launch(
-        configured(beers::rocket(settings, pool.clone())?, options),
-        pool,
-    )
-    .await
+    let config = upstream(options, users_url, "");
+    start::<beers::Beers>(&databases.beers, options, port, config).await
 }
 
 pub async fn start_orders(
@@ -384,19 +385,8 @@ pub async fn start_orders(
     beers_url: &str,
     port: u16,
 ) -> Result<Service, BoxError> {
-    let settings = orders::Settings {
-        service: service_settings(&databases.orders.url, options, port),
-        upstream: upstream(options, users_url, beers_url),
-    };
-    let pool = {
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || orders::connect(&settings)).await??
-    };
-    launch(
-        configured(orders::rocket(settings, pool.clone())?, options),
-        pool,
-    )
-    .await
+    let config = upstream(options, users_url, beers_url);
+    start::<orders::Orders>(&databases.orders, options, port, config).await
 }
 
 /// A logged-in account.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::scratch::{ScratchDatabase, POSTGRES_VARIABLE};
+use shared::scratch::{TestDatabase, POSTGRES_VARIABLE};
 use tasks::pg::Cluster;
 use trio_tests::{call, unique_sku, Account, Api, Databases, Options, Trio};
 
@@ -78,7 +78,7 @@ impl Drop for PrivateServer {
     }
 }
 
-fn database_name(database: &ScratchDatabase) -> String {
+fn database_name(database: &TestDatabase) -> String {
     let url = database.url.to_setting();
     url.rsplit('/').next().unwrap().to_owned()
 }
@@ -288,9 +288,9 @@ async fn the_trio_rides_out_database_restarts_outages_and_killed_connections() {
         .unwrap();
     let admin_url = server.admin_url();
     let databases = tokio::task::spawn_blocking(move || Databases {
-        users: ScratchDatabase::create_on("users", &admin_url).unwrap(),
-        beers: ScratchDatabase::create_on("beers", &admin_url).unwrap(),
-        orders: ScratchDatabase::create_on("orders", &admin_url).unwrap(),
+        users: TestDatabase::create_on("users", &admin_url).unwrap(),
+        beers: TestDatabase::create_on("beers", &admin_url).unwrap(),
+        orders: TestDatabase::create_on("orders", &admin_url).unwrap(),
     })
     .await
     .unwrap();

@@ -1,14 +1,14 @@
-//! The users service's settings, from the environment.
+//! What only the users service is configured with; where it listens and its database are
+//! read as for every service (`shared::config::ServiceSettings`).
 
 use std::time::Duration;
 
-use shared::config::{parse_var, ConfigError, ServiceSettings};
+use shared::config::{parse_var, ConfigError};
 
 use crate::domain::LoginThrottle;
 
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub service: ServiceSettings,
+pub struct Config {
     /// How long a token lives after login (`USERS_TOKEN_TTL`, seconds, default 86400).
     pub token_ttl: Duration,
     /// Failed-login limits: `USERS_LOGIN_WINDOW_SECS` (900), `USERS_LOGIN_MAX_FAILURES` (5 per
@@ -20,7 +20,7 @@ pub struct Settings {
     pub hashing_concurrency: usize,
 }
 
-impl Settings {
+impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let ttl: u64 = parse_var("USERS_TOKEN_TTL", 86_400)?;
         if ttl == 0 {
@@ -39,8 +39,7 @@ impl Settings {
         }
         let defaults = LoginThrottle::default();
         let window: u64 = parse_var("USERS_LOGIN_WINDOW_SECS", defaults.window.as_secs())?;
-        Ok(Settings {
-            service: ServiceSettings::from_env("users", 5001)?,
+        Ok(Config {
             token_ttl: Duration::from_secs(ttl),
             hashing_concurrency,
             login_throttle: LoginThrottle {
@@ -49,11 +48,5 @@ impl Settings {
                 per_client: parse_var("USERS_LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
             },
         })
-    }
-}
-
-impl AsRef<ServiceSettings> for Settings {
-    fn as_ref(&self) -> &ServiceSettings {
-        &self.service
     }
 }

@@ -3,8 +3,7 @@
 use rocket::response::{self, Responder};
 use rocket::Request;
 use shared::db::DbError;
-use shared::request::RequestId;
-use shared::ApiError;
+use shared::{ApiError, FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -17,6 +16,12 @@ pub enum Error {
     Hashing(String),
     #[error("a blocking task failed: {0}")]
     Task(String),
+}
+
+impl From<FieldErrors> for Error {
+    fn from(errors: FieldErrors) -> Self {
+        Error::Api(errors.into_error())
+    }
 }
 
 impl From<rocket::tokio::task::JoinError> for Error {
@@ -36,17 +41,11 @@ impl shared::db::StoreError for Error {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        // Logged here, once, where the request id is at hand.
         let answer = match self {
             Error::Api(error) => error,
-            Error::Store(error) => {
-                shared::db::log_failure(req, &error);
-                ApiError::storage(&error)
-            }
-            internal => {
-                let request_id = RequestId::of(req);
-                tracing::error!(request_id = %request_id.0, error = %internal, "request failed");
-                ApiError::internal()
+            Error::Store(error) => ApiError::from_store(req, &error),
+            internal @ (Error::Hashing(_) | Error::Task(_)) => {
+                ApiError::from_internal(req, &internal)
             }
         };
         answer.respond_to(req)

@@ -1,4 +1,3 @@
 fn main() -> std::process::ExitCode {
-    shared::startup::prepare();
-    shared::startup::main("users", users::Settings::from_env(), users::serve)
+    shared::service::main::<users::Users>()
 }

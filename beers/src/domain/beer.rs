@@ -1,35 +1,8 @@
 //! A beer's identity and description: SKU, name and image, each parsed once at the edge.
 
+use shared::Sku;
+
 use super::Price;
-
-/// A stock-keeping unit: 1–64 characters of `A-Z a-z 0-9 _ -`, surrounding blanks ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Sku(String);
-
-impl Sku {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let sku = raw.trim();
-        let valid_chars = sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-        // All characters are ASCII here, so the byte length is the character count.
-        if (1..=64).contains(&sku.len()) && valid_chars {
-            Ok(Sku(sku.to_owned()))
-        } else {
-            Err("must be 1–64 characters of A-Z a-z 0-9 _ -".into())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Sku {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What a beer is called: 1–255 characters after trimming, kept trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,43 +74,6 @@ pub struct NewBeer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skus_are_1_to_64_safe_characters_trimmed() {
-        let long = "S".repeat(64);
-        let accepted = [
-            ("123456", "123456"),
-            ("a", "a"),
-            ("ABC_def-09", "ABC_def-09"),
-            ("  123457 ", "123457"),
-            ("-_-", "-_-"),
-            (long.as_str(), long.as_str()),
-        ];
-        for (raw, expected) in accepted {
-            assert_eq!(
-                Sku::parse(raw).map(|s| s.0),
-                Ok(expected.to_owned()),
-                "{raw:?}"
-            );
-        }
-        let too_long = "S".repeat(65);
-        let rejected = [
-            "",
-            "   ",
-            "bad sku",
-            "sku!",
-            "a/b",
-            "a.b",
-            "скю",
-            "ß1",
-            "12\u{0}3",
-            "a\tb",
-            too_long.as_str(),
-        ];
-        for raw in rejected {
-            assert!(Sku::parse(raw).is_err(), "{raw:?}");
-        }
-    }
 
     #[test]
     fn names_are_trimmed_and_1_to_255_characters() {

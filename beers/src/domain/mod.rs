@@ -4,6 +4,7 @@ mod beer;
 mod catalogue;
 mod price;
 
-pub use beer::{BeerDetails, BeerName, Image, NewBeer, Sku};
+pub use beer::{BeerDetails, BeerName, Image, NewBeer};
 pub use catalogue::reference_catalogue;
 pub use price::Price;
+pub use shared::Sku;

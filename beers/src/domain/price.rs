@@ -1,13 +1,14 @@
-//! What a beer costs: an exact amount of cents, parsed from a decimal string, never rounded.
+//! What a beer costs: an exact amount of money, parsed from a decimal string, never rounded.
 
 use rust_decimal::Decimal;
+use shared::Money;
 
 /// The dearest a beer may be, in cents (999999.99).
 pub const MAX_CENTS: i64 = 99_999_999;
 
 /// A price above zero and at most 999999.99, exact to the cent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Price(i64);
+pub struct Price(Money);
 
 impl Price {
     /// Digits, optionally followed by `.` and more digits. Trailing zeros after the point do
@@ -48,17 +49,23 @@ impl Price {
         } else if cents > MAX_CENTS {
             Err(TOO_DEAR.into())
         } else {
-            Ok(Price(cents))
+            Ok(Price(Money::from_cents(cents)))
         }
     }
 
-    pub fn cents(self) -> i64 {
+    pub fn money(self) -> Money {
         self.0
+    }
+
+    /// The amount in cents, as the store keeps it.
+    pub fn cents(self) -> i64 {
+        // Within 1..=MAX_CENTS by construction, so it always fits.
+        self.0.cents().unwrap_or(MAX_CENTS)
     }
 
     /// The amount with exactly two places, as the contract writes money.
     pub fn to_decimal(self) -> Decimal {
-        Decimal::new(self.0, 2)
+        self.0.amount()
     }
 }
 

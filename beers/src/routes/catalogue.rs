@@ -8,14 +8,15 @@ use shared::auth::Admin;
 use shared::db::{run, Pool};
 use shared::dto::Beer;
 use shared::error::ErrorBody;
+use shared::error::TAKEN;
 use shared::paging::Page;
 use shared::request::RequestId;
 use shared::{FieldErrors, Fields, QueryFields};
 use utoipa::ToSchema;
 
 use crate::domain::{BeerDetails, BeerName, Image, NewBeer, Price, Sku};
-use crate::error::{Error, SKU_TAKEN};
-use crate::store::{self, BeerRow, SkuTaken};
+use crate::error::Error;
+use crate::store::{self, BeerRow, Taken};
 
 /// The fields of a new beer (form or JSON).
 #[allow(dead_code)]
@@ -53,12 +54,9 @@ pub struct BeerChangeFields {
     sku: Option<String>,
 }
 
-/// A SKU in a path is taken as written: anything that is not exactly a valid SKU names no beer.
+/// A SKU in a path: anything that is not a SKU names no beer.
 fn sku_in_path(raw: &str) -> Result<Sku, Error> {
-    Sku::parse(raw)
-        .ok()
-        .filter(|sku| sku.as_str() == raw)
-        .ok_or(Error::NoSuchBeer)
+    Sku::parse(raw).map_err(|_| Error::NoSuchBeer)
 }
 
 /// Name, price and image, every problem recorded in `errors`.
@@ -114,7 +112,7 @@ pub async fn list(query: QueryFields, pool: &State<Pool>) -> Result<Json<Vec<Bee
 }
 
 /// The `sku` fields of a lookup, without repeats: `Some(None)` when there are none, `None`
-/// when one is not a SKU (as written: a lookup, like a path, is exact) or there are too many.
+/// when one is not a SKU  or there are too many.
 fn read_skus(raw: &[String], errors: &mut FieldErrors) -> Option<Option<Vec<Sku>>> {
     if raw.is_empty() {
         return Some(None);
@@ -126,18 +124,13 @@ fn read_skus(raw: &[String], errors: &mut FieldErrors) -> Option<Option<Vec<Sku>
     let mut skus: Vec<Sku> = Vec::with_capacity(raw.len());
     for text in raw {
         match Sku::parse(text) {
-            Ok(sku) if sku.as_str() == text => {
+            Ok(sku) => {
                 if !skus.contains(&sku) {
                     skus.push(sku);
                 }
             }
-            Ok(_) | Err(_) => {
-                errors.add(
-                    "sku",
-                    format!(
-                        "{text:?} is not a SKU: each must be 1–64 characters of A-Z a-z 0-9 _ -"
-                    ),
-                );
+            Err(rule) => {
+                errors.add("sku", format!("{text:?} is not a SKU: each {rule}"));
                 return None;
             }
         }
@@ -187,7 +180,7 @@ pub async fn create(
         // A taken SKU is reported together with every other problem.
         if let Some(sku) = sku {
             if run(pool, move |conn| store::sku_exists(conn, &sku)).await? {
-                errors.add("sku", SKU_TAKEN);
+                errors.add("sku", TAKEN);
             }
         }
         return Err(errors.into());
@@ -196,7 +189,7 @@ pub async fn create(
     // The unique index, not a prior look-up, decides between two creates that race.
     let row = match run(pool, move |conn| store::insert_beer(conn, &beer)).await? {
         Ok(row) => row,
-        Err(SkuTaken) => return Err(Error::SkuTaken),
+        Err(Taken) => return Err(Error::Taken),
     };
     tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %row.sku, "beer added");
     Ok(Created::new(format!("/api/beers/{}", row.sku)).body(Json(row.to_beer())))

@@ -5,7 +5,6 @@ pub mod schema;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use rust_decimal::Decimal;
 use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::Beer;
 use shared::paging::Page;
@@ -34,7 +33,7 @@ impl BeerRow {
             id: self.id,
             name: self.name.clone(),
             sku: self.sku.clone(),
-            price: Decimal::new(self.price_cents, 2),
+            price: shared::Money::from_cents(self.price_cents).amount(),
             image: self.image.clone(),
             time_created: shared::time::to_utc(self.time_created),
             time_modified: shared::time::to_utc(self.time_modified),
@@ -44,7 +43,7 @@ impl BeerRow {
 
 /// Another beer already has the SKU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkuTaken;
+pub struct Taken;
 
 /// One page of the catalogue, in the order the beers were added.
 pub fn beers_page(conn: &mut AnyConnection, page: Page) -> Result<Vec<BeerRow>, DbError> {
@@ -88,11 +87,11 @@ pub fn sku_exists(conn: &mut AnyConnection, sku: &Sku) -> Result<bool, DbError> 
 }
 
 /// Adds a beer. A SKU that is taken, also by a concurrent insert that won the race, comes
-/// back as `Ok(Err(SkuTaken))` rather than as a database error.
+/// back as `Ok(Err(Taken))` rather than as a database error.
 pub fn insert_beer(
     conn: &mut AnyConnection,
     beer: &NewBeer,
-) -> Result<Result<BeerRow, SkuTaken>, DbError> {
+) -> Result<Result<BeerRow, Taken>, DbError> {
     let now = shared::time::now();
     let details = &beer.details;
     let inserted = write_transaction(conn, |conn| {
@@ -111,7 +110,7 @@ pub fn insert_beer(
     });
     match inserted {
         Ok(row) => Ok(Ok(row)),
-        Err(error) if error.unique_violation().is_some() => Ok(Err(SkuTaken)),
+        Err(error) if error.unique_violation().is_some() => Ok(Err(Taken)),
         Err(error) => Err(error),
     }
 }
@@ -171,12 +170,12 @@ pub fn add_missing_beers(
 mod tests {
     use super::*;
     use crate::domain::{reference_catalogue, BeerName, Image, Price};
-    use crate::test_support::TestDatabase;
     use shared::db::Pool;
+    use shared::scratch::TestDatabase;
 
     fn temporary_pool() -> (TestDatabase, Pool) {
-        let database = TestDatabase::fresh();
-        let pool = database.pool();
+        let database = TestDatabase::fresh("beers").unwrap();
+        let pool = database.migrated::<crate::Beers>().unwrap();
         (database, pool)
     }
 
@@ -226,7 +225,7 @@ mod tests {
             .unwrap()
             .is_ok());
         let again = insert_beer(conn, &new_beer("same", "Two", "2")).unwrap();
-        assert_eq!(again, Err(SkuTaken));
+        assert_eq!(again, Err(Taken));
         assert!(sku_exists(conn, &sku("same")).unwrap());
         assert!(!sku_exists(conn, &sku("other")).unwrap());
     }

@@ -1,11 +1,10 @@
-//! The rules of ordering: what a SKU and a quantity may be, money, and what an order is.
+//! The rules of ordering: what a quantity may be, money, and what an order is (a SKU is
+//! the contract's, `shared::Sku`).
 
-mod money;
 mod order;
 mod quantity;
-mod sku;
 
-pub use money::Money;
 pub use order::{order_total, Order, OrderLine};
 pub use quantity::Quantity;
-pub use sku::Sku;
+pub use shared::Money;
+pub use shared::Sku;

@@ -17,7 +17,7 @@ pub struct OrderLine {
 
 impl OrderLine {
     pub fn line_total(&self) -> Money {
-        self.unit_price.times(self.quantity)
+        self.unit_price.times(self.quantity.get())
     }
 }
 

@@ -96,7 +96,7 @@ async fn current_prices(
     lines: &[OrderLine],
     request_id: &RequestId,
 ) -> Result<HashMap<Sku, Money>, Error> {
-    let skus: Vec<&str> = lines.iter().map(|line| line.sku.as_str()).collect();
+    let skus: Vec<&Sku> = lines.iter().map(|line| &line.sku).collect();
     let found = beers.beers(&skus, request_id).await?;
     let mut prices_by_sku = HashMap::with_capacity(found.len());
     for beer in &found {

@@ -33,7 +33,7 @@ pub struct LineFields {
 /// The field of a removal (form or JSON; `?sku=` also works).
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
-pub struct SkuField {
+pub struct SkuFields {
     #[schema(example = "123456")]
     sku: String,
 }
@@ -87,7 +87,7 @@ pub async fn add(
         return Err(errors.into());
     }
 
-    let Some(beer) = beers.beer(sku.as_str(), &request_id).await? else {
+    let Some(beer) = beers.beer(&sku, &request_id).await? else {
         return Err(ApiError::not_found(format!("No beer with SKU {sku}")).into());
     };
     let unit_price = catalogue_price(&beer, &request_id)?;
@@ -139,8 +139,8 @@ pub fn catalogue_price(beer: &Beer, request_id: &RequestId) -> Result<Money, Una
     security(("token" = [])),
     params(("sku" = Option<String>, Query, description = "The SKU, when not sent in the body")),
     request_body(content(
-        (SkuField = "application/x-www-form-urlencoded"),
-        (SkuField = "application/json"))),
+        (SkuFields = "application/x-www-form-urlencoded"),
+        (SkuFields = "application/json"))),
     responses(
         (status = 204, description = "The beer is not in the open order (any more)"),
         (status = 400, description = "No or a malformed SKU, or no Authorization header", body = ErrorBody),

@@ -41,7 +41,7 @@ pub fn routes() -> Vec<Route> {
         views::OrderDetail,
         views::LineBody,
         current::LineFields,
-        current::SkuField,
+        current::SkuFields,
         shared::dto::Message,
         shared::error::ErrorBody,
     )),

@@ -6,32 +6,25 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use rust_decimal::Decimal;
-use shared::db::{Pool, PoolSettings};
+use shared::db::Pool;
+use shared::scratch::TestDatabase;
 
 use super::*;
 
-/// A database for one test, dropped with it.
+/// A database for one test, dropped with it, and a migrated pool on it.
 struct TestDb {
     pool: Pool,
-    _database: shared::scratch::ScratchDatabase,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 fn database() -> TestDb {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database =
-        shared::scratch::ScratchDatabase::create("orders", dir.path()).expect("a fresh database");
-    let pool = shared::db::connect(
-        &database.url,
-        &PoolSettings::default(),
-        SQLITE_MIGRATIONS,
-        POSTGRES_MIGRATIONS,
-    )
-    .expect("the database opens");
+    let database = TestDatabase::fresh("orders").expect("a fresh database");
+    let pool = database
+        .migrated::<crate::Orders>()
+        .expect("the database opens");
     TestDb {
         pool,
         _database: database,
-        _dir: dir,
     }
 }
 

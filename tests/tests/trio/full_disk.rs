@@ -170,18 +170,18 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     assert_eq!(register(admin_name.clone()).await.0, StatusCode::OK);
     let users_db = shared::db::DatabaseUrl::Sqlite(db("users"));
     let name = admin_name.clone();
-    tokio::task::spawn_blocking(move || {
-        let pool = shared::db::connect(
+    let pool = tokio::task::spawn_blocking(move || {
+        shared::db::connect(
             &users_db,
             &shared::db::PoolSettings::default(),
             users::store::SQLITE_MIGRATIONS,
             users::store::POSTGRES_MIGRATIONS,
         )
-        .unwrap();
-        users::create_admin(&pool, &name, "", "").unwrap();
+        .unwrap()
     })
     .await
     .unwrap();
+    users::create_admin(&pool, &name, "", "").await.unwrap();
     let token_of = |body: Value| body["token"].as_str().unwrap().to_owned();
     let admin = token_of(api.try_login(&admin_name, "Secret123").await.1);
     let customer_name = unique("customer");

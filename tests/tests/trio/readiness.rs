@@ -7,7 +7,7 @@ use std::time::Duration;
 use diesel::{Connection, RunQueryDsl};
 use reqwest::StatusCode;
 use shared::db::{DatabaseUrl, PoolSettings};
-use shared::scratch::{ScratchDatabase, POSTGRES_VARIABLE};
+use shared::scratch::{TestDatabase, POSTGRES_VARIABLE};
 use trio_tests::call;
 
 fn admin(sql: &str) {
@@ -23,7 +23,7 @@ async fn ready_is_503_while_the_database_is_gone_and_200_when_it_is_back() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let database = ScratchDatabase::create("ready", dir.path()).unwrap();
+    let database = TestDatabase::create("ready", dir.path()).unwrap();
     let DatabaseUrl::Postgres(url) = &database.url else {
         panic!("a PostgreSQL database")
     };
@@ -39,14 +39,15 @@ async fn ready_is_503_while_the_database_is_gone_and_200_when_it_is_back() {
             },
             client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
         },
-        token_ttl: Duration::from_secs(60),
-        login_throttle: Default::default(),
-        hashing_concurrency: 1,
+        config: users::Config {
+            token_ttl: Duration::from_secs(60),
+            login_throttle: Default::default(),
+            hashing_concurrency: 1,
+        },
     };
-    let pool = users::connect(&settings).unwrap();
-    let mut service = trio_tests::launch(users::rocket(settings, pool.clone()).unwrap(), pool)
-        .await
-        .unwrap();
+    let pool = shared::service::connect::<users::Users>(&settings.service).unwrap();
+    let rocket = shared::service::rocket(&settings, pool.clone()).unwrap();
+    let mut service = trio_tests::launch(rocket, pool).await.unwrap();
     let http = reqwest::Client::new();
     let ready = || call(http.get(format!("{}/ready", service.url)));
     assert_eq!(ready().await.0, StatusCode::OK);

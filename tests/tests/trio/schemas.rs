@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use shared::db::{AnyConnection, DatabaseUrl, PoolSettings};
-use shared::scratch::{ScratchDatabase, POSTGRES_VARIABLE as POSTGRES_URL_VARIABLE};
+use shared::scratch::{TestDatabase, POSTGRES_VARIABLE as POSTGRES_URL_VARIABLE};
 
 /// One fact about a schema, in words both backends can be reduced to.
 type Fact = String;
@@ -250,7 +250,7 @@ fn migrated(
 fn compare(service: &str, connect: fn(&DatabaseUrl) -> shared::db::Pool) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = DatabaseUrl::Sqlite(dir.path().join(format!("{service}.db")));
-    let postgres = ScratchDatabase::create(service, dir.path()).unwrap();
+    let postgres = TestDatabase::create(service, dir.path()).unwrap();
     assert!(
         !postgres.url.is_sqlite(),
         "{POSTGRES_URL_VARIABLE} makes PostgreSQL databases"
@@ -292,13 +292,7 @@ fn postgres_available() -> bool {
 fn users_migrations_are_the_same_on_both_backends() {
     if postgres_available() {
         compare("users", |url| {
-            users::connect(&users::Settings {
-                service: settings(url),
-                token_ttl: std::time::Duration::from_secs(1),
-                login_throttle: Default::default(),
-                hashing_concurrency: 1,
-            })
-            .unwrap()
+            shared::service::connect::<users::Users>(&settings(url)).unwrap()
         });
     }
 }
@@ -307,11 +301,7 @@ fn users_migrations_are_the_same_on_both_backends() {
 fn beers_migrations_are_the_same_on_both_backends() {
     if postgres_available() {
         compare("beers", |url| {
-            beers::connect(&beers::Settings {
-                service: settings(url),
-                upstream: shared::config::UpstreamSettings::from_env().unwrap(),
-            })
-            .unwrap()
+            shared::service::connect::<beers::Beers>(&settings(url)).unwrap()
         });
     }
 }
@@ -320,11 +310,7 @@ fn beers_migrations_are_the_same_on_both_backends() {
 fn orders_migrations_are_the_same_on_both_backends() {
     if postgres_available() {
         compare("orders", |url| {
-            orders::connect(&orders::Settings {
-                service: settings(url),
-                upstream: shared::config::UpstreamSettings::from_env().unwrap(),
-            })
-            .unwrap()
+            shared::service::connect::<orders::Orders>(&settings(url)).unwrap()
         });
     }
 }

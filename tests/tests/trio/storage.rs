@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use shared::db::{AnyConnection, PoolSettings};
-use shared::scratch::ScratchDatabase;
+use shared::scratch::TestDatabase;
 
 #[derive(QueryableByName)]
 struct Setting {
@@ -23,22 +23,17 @@ fn setting(conn: &mut AnyConnection, sql: &str) -> String {
 #[test]
 fn pooled_connections_carry_the_documented_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let database = ScratchDatabase::create("storage", dir.path()).unwrap();
+    let database = TestDatabase::create("storage", dir.path()).unwrap();
     let settings = PoolSettings {
         statement_timeout: Some(Duration::from_millis(1234)),
         ..PoolSettings::default()
     };
-    let pool = users::connect(&users::Settings {
-        service: shared::config::ServiceSettings {
-            address: [127, 0, 0, 1].into(),
-            port: 0,
-            database_url: database.url.clone(),
-            pool: settings,
-            client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
-        },
-        token_ttl: Duration::from_secs(60),
-        login_throttle: Default::default(),
-        hashing_concurrency: 1,
+    let pool = shared::service::connect::<users::Users>(&shared::config::ServiceSettings {
+        address: [127, 0, 0, 1].into(),
+        port: 0,
+        database_url: database.url.clone(),
+        pool: settings,
+        client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
     })
     .unwrap();
     let mut conn = pool.get().unwrap();

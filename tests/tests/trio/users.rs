@@ -256,12 +256,9 @@ async fn create_admin_promotes_an_existing_account() {
     let account = trio.customer().await;
     let pool = trio.users.pool.clone();
     let name = account.username.clone();
-    let (user, outcome) = tokio::task::spawn_blocking(move || {
-        users::create_admin(&pool, &name, "ignored@example.com", "Ignored123")
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let (user, outcome) = users::create_admin(&pool, &name, "ignored@example.com", "Ignored123")
+        .await
+        .unwrap();
     assert_eq!(outcome, users::AdminOutcome::Promoted);
     assert!(user.is_admin);
     let (_, checked) = trio.check_token(&account.token).await;

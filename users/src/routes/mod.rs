@@ -33,9 +33,9 @@ pub fn routes() -> Vec<Route> {
     components(schemas(
         shared::dto::User,
         shared::error::ErrorBody,
-        accounts::Registration,
-        sessions::Credentials,
-        sessions::TokenField,
+        accounts::RegistrationFields,
+        sessions::LoginFields,
+        sessions::TokenFields,
         sessions::TokenBody,
     )),
     modifiers(&TokenAuth),

@@ -12,6 +12,7 @@ use shared::error::ErrorBody;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
+use crate::accounts::{self, Admission};
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -21,7 +22,7 @@ use crate::TokenPolicy;
 /// The fields of a login (form or JSON).
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
-pub struct Credentials {
+pub struct LoginFields {
     #[schema(example = "alice")]
     username: String,
     #[schema(example = "Secret123")]
@@ -31,7 +32,7 @@ pub struct Credentials {
 /// A token given as a field (form or JSON).
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
-pub struct TokenField {
+pub struct TokenFields {
     token: String,
 }
 
@@ -49,8 +50,8 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
 /// Checks the password and hands out a new token; every login gets its own.
 #[utoipa::path(post, path = "/api/users/login", tag = "users",
     request_body(content(
-        (Credentials = "application/x-www-form-urlencoded"),
-        (Credentials = "application/json"))),
+        (LoginFields = "application/x-www-form-urlencoded"),
+        (LoginFields = "application/json"))),
     responses(
         (status = 200, description = "A new token", body = TokenBody),
         (status = 400, description = "A field is missing", body = ErrorBody),
@@ -82,38 +83,16 @@ pub async fn login(
     if username.contains('\0') {
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     }
-    let throttle = *throttle.inner();
-    let (name, address) = (username.clone(), client.0.clone());
     // The counts live in the database, so every replica of users enforces the same limits.
-    // The attempt is recorded first and then counted among those before it, so that a
-    // hundred guesses sent at once are refused together rather than all checked.
-    let (attempt, account, wait) = run(pool, move |conn| -> Result<_, Error> {
-        let now = shared::time::now();
-        let since = throttle.window_start(now);
-        let limits = (throttle.per_username, throttle.per_client);
-        let attempt = store::record_attempt(conn, &name, &address, since, limits)?;
-        let wait = [
-            throttle.wait(&attempt.by_username, throttle.per_username, now),
-            throttle.wait(&attempt.by_client, throttle.per_client, now),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        match wait {
-            Some(wait) => {
-                // Refused unchecked: not a failure, so it does not prolong the lock.
-                store::forget_attempt(conn, attempt.id)?;
-                Ok((attempt.id, None, Some(wait)))
-            }
-            None => Ok((attempt.id, store::user_by_username(conn, &name)?, None)),
+    let admission = accounts::admit_login(pool, *throttle.inner(), username, client.0).await?;
+    let (attempt, account) = match admission {
+        Admission::Check { attempt, account } => (attempt, account),
+        Admission::Refused(wait) => {
+            return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
+                .with_header("Retry-After", retry_after_secs(wait).to_string())
+                .into())
         }
-    })
-    .await?;
-    if let Some(wait) = wait {
-        return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
-            .with_header("Retry-After", retry_after_secs(wait).to_string())
-            .into());
-    }
+    };
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
     // An unknown username is verified against a dummy hash: same work, same answer.
     let verified = hashing.verify(password, stored_hash).await?;
@@ -144,9 +123,7 @@ fn presented_token(fields: &Fields, header: &AuthorizationToken) -> Result<Token
         .or(header.0.as_deref());
     match token {
         Some(token) => Ok(TokenHash::of(token)),
-        None => Err(ApiError::bad_request("The request has invalid fields")
-            .with_field("token", "is required")
-            .into()),
+        None => Err(ApiError::invalid_field("token", "is required").into()),
     }
 }
 
@@ -185,8 +162,8 @@ impl<'r> FromRequest<'r> for AuthorizationToken {
 /// Revokes the token given, and only that one.
 #[utoipa::path(post, path = "/api/users/logout", tag = "users",
     request_body(description = "`token`, or the token in the Authorization header", content(
-        (TokenField = "application/x-www-form-urlencoded"),
-        (TokenField = "application/json"))),
+        (TokenFields = "application/x-www-form-urlencoded"),
+        (TokenFields = "application/json"))),
     responses(
         (status = 200, description = "The token is revoked", body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, description = "No token given", body = ErrorBody),
@@ -211,8 +188,8 @@ pub async fn logout(
 /// The account a token belongs to, while the token is valid.
 #[utoipa::path(post, path = "/api/users/check_token", tag = "users",
     request_body(description = "`token`, or the token in the Authorization header", content(
-        (TokenField = "application/x-www-form-urlencoded"),
-        (TokenField = "application/json"))),
+        (TokenFields = "application/x-www-form-urlencoded"),
+        (TokenFields = "application/json"))),
     responses(
         (status = 200, description = "The token's owner", body = User),
         (status = 400, description = "No token given", body = ErrorBody),

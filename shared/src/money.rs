@@ -1,8 +1,8 @@
-//! Money: exact decimal amounts with two places, kept as integer cents in storage.
+//! Money: exact decimal amounts with two places. The one type for an amount in every
+//! service's domain; cents appear only where a store writes and reads it (`from_cents`,
+//! `cents`), and the contract's JSON carries the `Decimal` (`amount`).
 
 use rust_decimal::Decimal;
-
-use super::Quantity;
 
 /// An amount of money with exactly two decimal places, so it is always written as `"2.50"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,11 +43,11 @@ impl Money {
         self.0
     }
 
-    /// The price of `quantity` items at this unit price. Cannot overflow: a unit price is at
-    /// most an `i64` of cents (< 2^63) and a quantity at most 10000 (< 2^14), far below the
-    /// 2^96 a `Decimal` holds.
-    pub fn times(self, quantity: Quantity) -> Money {
-        Money(self.0.saturating_mul(Decimal::from(quantity.get())))
+    /// The price of `count` items at this unit price. Cannot overflow for an order line: a
+    /// unit price is at most an `i64` of cents (< 2^63) and a quantity at most 10000
+    /// (< 2^14), far below the 2^96 a `Decimal` holds; beyond that it saturates.
+    pub fn times(self, count: i64) -> Money {
+        Money(self.0.saturating_mul(Decimal::from(count)))
     }
 
     /// The sum, or `None` if it would not fit a `Decimal`.
@@ -130,7 +130,6 @@ mod tests {
         ];
         for (price, quantity, total) in cases {
             let price = Money::price(dec(price)).unwrap();
-            let quantity = Quantity::from_count(quantity).unwrap();
             assert_eq!(
                 price.times(quantity).to_string(),
                 total,

@@ -1,0 +1,194 @@
+//! What the users service does with accounts, whoever asks: the registration route and
+//! `tasks users create-admin` both go through [`register`], and the login route asks
+//! [`admit_login`] whether the throttle lets an attempt be checked.
+
+use std::time::Duration;
+
+use shared::db::{run, Pool};
+use shared::dto::User;
+use shared::error::TAKEN;
+use shared::{ApiError, FieldErrors};
+
+use crate::domain::{Email, LoginThrottle, Password, PersonName, Username};
+use crate::error::Error;
+use crate::hashing::Hashing;
+use crate::store::{self, NewAccount, Taken, UserRow};
+
+/// A registration's fields as given, by their names in the API; `None` when absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewUser<'a> {
+    pub username: Option<&'a str>,
+    pub mail: Option<&'a str>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+/// What a new account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Customer,
+    Administrator,
+}
+
+/// Checks every field, refuses a taken username or address together with every other problem
+/// (added to `errors`, which may already hold some), hashes the password and stores the
+/// account. A registration that loses a race for its username or address to a concurrent one
+/// is refused the same way.
+pub async fn register(
+    pool: &Pool,
+    hashing: &Hashing,
+    fields: NewUser<'_>,
+    mut errors: FieldErrors,
+    role: Role,
+) -> Result<User, Error> {
+    let username = errors.required("username", fields.username, Username::parse);
+    let email = errors.required("mail", fields.mail, Email::parse);
+    let first_name = errors.required("first_name", fields.first_name, PersonName::parse);
+    let last_name = errors.required("last_name", fields.last_name, PersonName::parse);
+    let password = errors.required("password", fields.password, Password::parse);
+
+    let (username_taken, email_taken) = {
+        let (username, email) = (username.clone(), email.clone());
+        run(pool, move |conn| -> Result<_, Error> {
+            let username_taken = match &username {
+                Some(u) => store::username_exists(conn, u.as_str())?,
+                None => false,
+            };
+            let email_taken = match &email {
+                Some(e) => store::email_exists(conn, e)?,
+                None => false,
+            };
+            Ok((username_taken, email_taken))
+        })
+        .await?
+    };
+    if username_taken {
+        errors.add("username", TAKEN);
+    }
+    if email_taken {
+        errors.add("mail", TAKEN);
+    }
+    let (Some(username), Some(email), Some(first_name), Some(last_name), Some(password)) =
+        (username, email, first_name, last_name, password)
+    else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+
+    let password_hash = hashing.hash(password.expose().to_owned()).await?;
+    let inserted = run(pool, move |conn| {
+        store::insert_account(
+            conn,
+            &NewAccount {
+                username: &username,
+                email: &email,
+                first_name: &first_name,
+                last_name: &last_name,
+                password_hash: &password_hash,
+                is_admin: role == Role::Administrator,
+            },
+        )
+    })
+    .await?;
+    match inserted {
+        Ok(row) => Ok(row.to_user()),
+        Err(Taken::Username) => Err(ApiError::invalid_field("username", TAKEN).into()),
+        Err(Taken::Email) => Err(ApiError::invalid_field("mail", TAKEN).into()),
+    }
+}
+
+/// What `create_admin` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Created,
+    Promoted,
+}
+
+/// Makes an existing account an administrator (its password and address are then left as
+/// they are), or registers a new one as an administrator, named "Administrator".
+pub async fn create_admin(
+    pool: &Pool,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> Result<(User, AdminOutcome), Error> {
+    if let Ok(name) = Username::parse(username) {
+        let promoted = run(pool, move |conn| -> Result<Option<UserRow>, Error> {
+            match store::user_by_username(conn, name.as_str())? {
+                Some(row) => Ok(Some(store::make_admin(conn, row.id)?)),
+                None => Ok(None),
+            }
+        })
+        .await?;
+        if let Some(row) = promoted {
+            return Ok((row.to_user(), AdminOutcome::Promoted));
+        }
+    }
+    let fields = NewUser {
+        username: Some(username),
+        mail: Some(email),
+        first_name: Some("Administrator"),
+        last_name: Some("Administrator"),
+        password: Some(password),
+    };
+    let hashing = Hashing::new(1);
+    let user = register(
+        pool,
+        &hashing,
+        fields,
+        FieldErrors::new(),
+        Role::Administrator,
+    )
+    .await?;
+    Ok((user, AdminOutcome::Created))
+}
+
+/// Whether a login attempt may be checked.
+pub enum Admission {
+    /// Check the password against this account (`None`: no such user, check a dummy hash).
+    /// The attempt stays recorded, as a failure, unless it is forgotten after a success.
+    Check {
+        attempt: i64,
+        account: Option<UserRow>,
+    },
+    /// Too many recent attempts for this username or from this client: wait this long.
+    Refused(Duration),
+}
+
+/// Records a login attempt and counts it among those before it (see
+/// [`store::record_attempt`]): guesses sent at once are refused together rather than all
+/// checked. A refused attempt is not a failure, so it does not prolong the wait.
+pub async fn admit_login(
+    pool: &Pool,
+    throttle: LoginThrottle,
+    username: String,
+    client: String,
+) -> Result<Admission, Error> {
+    run(pool, move |conn| -> Result<_, Error> {
+        let now = shared::time::now();
+        let since = throttle.window_start(now);
+        let limits = (throttle.per_username, throttle.per_client);
+        let attempt = store::record_attempt(conn, &username, &client, since, limits)?;
+        let wait = [
+            throttle.wait(&attempt.by_username, throttle.per_username, now),
+            throttle.wait(&attempt.by_client, throttle.per_client, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        match wait {
+            Some(wait) => {
+                store::forget_attempt(conn, attempt.id)?;
+                Ok(Admission::Refused(wait))
+            }
+            None => Ok(Admission::Check {
+                attempt: attempt.id,
+                account: store::user_by_username(conn, &username)?,
+            }),
+        }
+    })
+    .await
+}
