@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use trio_tests::{call, unique_sku, Api, Trio};
+use trio_tests::{call, unique, unique_sku, Api, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_beers_scenario_works_end_to_end() {
@@ -351,4 +351,41 @@ async fn a_lookup_with_a_bad_sku_or_too_many_is_a_400_naming_sku() {
         body["errors"]["limit"].is_string() && body["errors"]["sku"].is_string(),
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_is_taken_exactly_as_written_by_beers_and_by_orders() {
+    let trio = Trio::start().await;
+    trio.seed_beers().await;
+    let admin = trio.admin().await;
+    let customer = trio.customer().await;
+    let padded = [("sku", " 123459"), ("name", "Padded"), ("price", "1.00")];
+    let (status, body) = trio.try_create_beer(&admin, padded).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"]["sku"].is_string(), "{body}");
+    assert_eq!(trio.beer("123459").await.0, StatusCode::NOT_FOUND);
+    for sku in [" 123456", "123456 "] {
+        let (status, body) = trio.add(&customer, sku, "1").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sku:?}: {body}");
+        assert!(body["errors"]["sku"].is_string(), "{sku:?}: {body}");
+    }
+    let (_, order) = trio.current_order(&customer).await;
+    assert_eq!(order["beers"], json!([]), "{order}");
+    // A taken value is worded alike for every unique field.
+    let existing = [("sku", "123456"), ("name", "Again"), ("price", "1.00")];
+    let (status, body) = trio.try_create_beer(&admin, existing).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"]["sku"], json!("is already taken"));
+    let (status, body) = trio
+        .register([
+            ("username", unique("other").as_str()),
+            ("mail", &format!("{}@example.com", customer.username)),
+            ("first_name", "Same"),
+            ("last_name", "Mail"),
+            ("password", "Secret123"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"]["mail"], json!("is already taken"), "{body}");
+    trio.stop().await;
 }
