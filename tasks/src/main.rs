@@ -200,7 +200,17 @@ fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxEr
             message,
             errors: Some(errors),
             ..
-        }) => format!("{message}: {errors:?}"),
+        }) => {
+            // The command's flag is --email where the API's field is `mail`.
+            let problems: Vec<String> = errors
+                .iter()
+                .map(|(field, problem)| {
+                    let flag = if field == "mail" { "email" } else { field };
+                    format!("--{flag} {problem}")
+                })
+                .collect();
+            format!("{message}: {}", problems.join("; "))
+        }
         other => other.to_string(),
     })?;
     let done = match outcome {
