@@ -1,5 +1,6 @@
 //! Test databases: fresh and empty, removed when dropped — for tests and benchmarks. Built
-//! only with the `dev-tools` feature, so never into a service binary.
+//! only with the `dev-tools` feature, which only tasks, the tests and the services'
+//! dev-dependencies turn on; no service calls it.
 
 use std::path::Path;
 

@@ -105,10 +105,11 @@ pub async fn serve<S: Service>(settings: Settings<S>) -> Result<(), BoxError> {
 }
 
 /// Connects with the settings of the environment and applies pending migrations; for the
-/// one-off tasks (`setup`, `seed`, `create-admin`). Blocking.
+/// one-off tasks (`setup`, `seed`, `create-admin`). Blocking. Bad configuration is a
+/// [`ConfigError`] (which `tasks` ends with exit code 2, as [`run`] does).
 pub fn open<S: Service>() -> Result<(Settings<S>, Pool), BoxError> {
-    let settings =
-        Settings::<S>::from_env().map_err(|e| format!("{}: bad configuration: {e}", S::NAME))?;
+    let settings = Settings::<S>::from_env()
+        .map_err(|e| ConfigError(format!("{}: bad configuration: {e}", S::NAME)))?;
     let pool = connect::<S>(&settings.service)?;
     Ok((settings, pool))
 }
@@ -124,9 +125,12 @@ pub fn setup<S: Service>() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Exit code of a process that could not start because of its configuration.
+pub const BAD_CONFIGURATION: u8 = 2;
+
 /// The whole life of a service process, for its binary and for `tasks <service> serve`:
 /// settings from the environment, then [`serve`] on the service's runtime. Every way it can
-/// end is said on stderr and in the exit code (2 for bad configuration).
+/// end is said on stderr and in the exit code ([`BAD_CONFIGURATION`] for bad configuration).
 pub fn run<S: Service>() -> ExitCode {
     let name = S::NAME;
     let settings = match Settings::<S>::from_env() {
@@ -134,7 +138,7 @@ pub fn run<S: Service>() -> ExitCode {
         Err(error) => {
             tracing::error!(%error, "{name}: bad configuration");
             eprintln!("{name}: bad configuration: {error}");
-            return ExitCode::from(2);
+            return ExitCode::from(BAD_CONFIGURATION);
         }
     };
     let service = settings.service.clone();

@@ -181,12 +181,18 @@ fn main() -> ExitCode {
     finish(result)
 }
 
+/// Success, or the error said and its exit code: 2 for bad configuration (as every service
+/// binary and `tasks <service> serve` exit), else 1.
 fn finish(result: Result<(), BoxError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            if error.is::<shared::config::ConfigError>() {
+                ExitCode::from(service::BAD_CONFIGURATION)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -6,9 +6,10 @@ use shared::Money;
 /// The dearest a beer may be, in cents (999999.99).
 pub const MAX_CENTS: i64 = 99_999_999;
 
-/// A price above zero and at most 999999.99, exact to the cent.
+/// A price above zero and at most 999999.99, exact to the cent: validated whole cents, read
+/// as [`Money`] (`money`, `to_decimal`) and stored as cents (`cents`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Price(Money);
+pub struct Price(i64);
 
 impl Price {
     /// Digits, optionally followed by `.` and more digits. Trailing zeros after the point do
@@ -49,23 +50,23 @@ impl Price {
         } else if cents > MAX_CENTS {
             Err(TOO_DEAR.into())
         } else {
-            Ok(Price(Money::from_cents(cents)))
+            Ok(Price(cents))
         }
     }
 
+    /// The amount, as the domain and the contract use money.
     pub fn money(self) -> Money {
-        self.0
+        Money::from_cents(self.0)
     }
 
     /// The amount in cents, as the store keeps it.
     pub fn cents(self) -> i64 {
-        // Within 1..=MAX_CENTS by construction, so it always fits.
-        self.0.cents().unwrap_or(MAX_CENTS)
+        self.0
     }
 
     /// The amount with exactly two places, as the contract writes money.
     pub fn to_decimal(self) -> Decimal {
-        self.0.amount()
+        self.money().amount()
     }
 }
 

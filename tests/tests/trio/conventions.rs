@@ -36,6 +36,29 @@ async fn both_trailing_slash_forms_answer_without_redirect() {
     ))
     .await;
     assert_eq!(status, StatusCode::OK);
+    // With a query too: each form reads it alike.
+    for path in [
+        "/api/beers?limit=2&offset=1",
+        "/api/beers/?limit=2&offset=1",
+    ] {
+        let (status, list) = call(trio.beers(Method::GET, path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(list.as_array().map(Vec::len), Some(2), "{path}: {list}");
+    }
+    for path in ["/api/beers?limit=abc", "/api/beers/?limit=abc"] {
+        let (status, body) = call(trio.beers(Method::GET, path)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(body["errors"]["limit"].is_string(), "{path}: {body}");
+    }
+    for (path, expected) in [
+        ("/api/orders?limit=2", StatusCode::OK),
+        ("/api/orders/?limit=2", StatusCode::OK),
+        ("/api/orders?offset=-3", StatusCode::BAD_REQUEST),
+        ("/api/orders/?offset=-3", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, body) = call(trio.orders_as(&customer, Method::GET, path)).await;
+        assert_eq!(status, expected, "{path}: {body}");
+    }
     trio.stop().await;
 }
 

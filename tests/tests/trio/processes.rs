@@ -1,5 +1,5 @@
 //! The services as real processes: SIGTERM lets requests in flight finish; SIGKILL loses no
-//! acknowledged write.
+//! acknowledged write; bad configuration ends a service or a task with exit code 2.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -269,4 +269,54 @@ async fn a_killed_users_process_gives_503_and_orders_recovers_when_it_is_back() 
     drop(users);
     orders.stop().await;
     beers.stop().await;
+}
+
+#[test]
+fn bad_configuration_ends_a_service_and_every_task_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |program: &str, args: &[&str], variable: &str, value: &str| {
+        let output = std::process::Command::new(trio_tests::process::binary(program))
+            .args(args)
+            .current_dir(dir.path())
+            .env(variable, value)
+            .output()
+            .expect("it runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+    for (program, args, variable) in [
+        ("users", &[][..], "USERS_PORT"),
+        ("orders", &[], "UPSTREAM_TIMEOUT_MS"),
+        ("tasks", &["users", "serve"], "USERS_PORT"),
+        ("tasks", &["beers", "setup"], "BEERS_DB_POOL_SIZE"),
+        ("tasks", &["beers", "seed"], "BEERS_DB_POOL_SIZE"),
+        ("tasks", &["orders", "setup"], "ORDERS_DB_TIMEOUT_MS"),
+        (
+            "tasks",
+            &[
+                "users",
+                "create-admin",
+                "--username",
+                "a",
+                "--email",
+                "b",
+                "--password",
+                "c",
+            ],
+            "USERS_TOKEN_TTL",
+        ),
+    ] {
+        let (code, stderr) = run(program, args, variable, "abc");
+        assert_eq!(
+            code,
+            Some(2),
+            "{program} {args:?} with {variable}=abc: {stderr}"
+        );
+        assert!(
+            stderr.contains("bad configuration") && stderr.contains(variable),
+            "{program} {args:?}: {stderr}"
+        );
+    }
+    // Nothing was created on the way out.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
