@@ -50,6 +50,11 @@ pub struct ServiceSettings {
 /// client holding connections open without finishing its requests loses them within seconds.
 pub const DEFAULT_CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The loopback address `tasks edge` connects to the services from (nginx's `proxy_bind`), and
+/// the one proxy `tasks serve` trusts by default (`TRUSTED_PROXIES`): a forwarded address is
+/// believed only from the local edge, never from another local client.
+pub const LOCAL_EDGE_SOURCE: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 80);
+
 impl ServiceSettings {
     /// Reads `<SERVICE>_ADDRESS`, `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`,
     /// `<SERVICE>_DB_POOL_SIZE`, `<SERVICE>_DB_TIMEOUT_MS`,
