@@ -20,6 +20,7 @@ pub mod service;
 pub mod sku;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 pub mod ui;
 

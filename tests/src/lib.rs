@@ -233,7 +233,7 @@ impl Trio {
     /// Registers a fresh account with a unique name and logs it in.
     pub async fn customer(&self) -> Account {
         let username = unique("user");
-        let password = "Secret123".to_owned();
+        let password = "Hoppy-Lager-42".to_owned();
         let response = self
             .users(Method::POST, "/api/users/register")
             .form(&[

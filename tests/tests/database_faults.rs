@@ -177,7 +177,7 @@ async fn one_request(trio: &Trio, customer: &Account, admin: &Account, round: us
             "users login",
             trio.users(Method::POST, "/api/users/login").form(&[
                 ("username", customer.username.as_str()),
-                ("password", "Secret123"),
+                ("password", "Hoppy-Lager-42"),
             ]),
         ),
     };

@@ -93,24 +93,24 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
     browser
         .fill("brewery-account input[name=last_name]", "Petrova")
         .await;
-    // A password without a digit is refused, and said beside the password.
+    // A commonly breached password is refused, and said beside the password.
     browser
-        .fill("brewery-account input[name=password]", "Secretive")
+        .fill("brewery-account input[name=password]", "password1")
         .await;
     browser.click("brewery-account button[type=submit]").await;
     browser
-        .wait_for_text(r#"brewery-account [data-error-for="password"]"#, "digit")
+        .wait_for_text(r#"brewery-account [data-error-for="password"]"#, "breached")
         .await;
     browser.screenshot(&shot("register")).await;
     browser
-        .fill("brewery-account input[name=password]", "Secret123")
+        .fill("brewery-account input[name=password]", "Hoppy-Lager-42")
         .await;
     browser.click("brewery-account button[type=submit]").await;
     browser
         .wait_for_text("brewery-account .acc-status", "Welcome, Ana")
         .await;
     browser
-        .fill("brewery-account input[name=password]", "Secret123")
+        .fill("brewery-account input[name=password]", "Hoppy-Lager-42")
         .await;
     browser.click("brewery-account button[type=submit]").await;
     browser

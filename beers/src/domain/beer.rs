@@ -28,7 +28,10 @@ impl BeerName {
 
 const IMAGE_MAX_CHARS: usize = 2048;
 
-/// Where a picture of the beer is, if anywhere: at most 2048 characters; blank means none.
+/// Where a picture of the beer is, if anywhere: an `https:` URL or a path on the catalogue's
+/// own origin (`/img/tuborg.jpg`), at most 2048 characters; blank means none. Every shopper's
+/// browser fetches it, so nothing else is taken: no `javascript:` or `data:`, no plain
+/// `http:`, no `//host/…` (a path to the browser, another host in fact).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Image(Option<String>);
 
@@ -48,12 +51,46 @@ impl Image {
         if image.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
         }
-        Ok(Image(Some(image.to_owned())))
+        let refused = || "must be an https: URL or a path starting with / on this site".to_owned();
+        let address = if image.starts_with('/') {
+            same_origin_path(image)
+        } else {
+            https_url(image)
+        };
+        match address {
+            Some(address) if address.chars().count() <= IMAGE_MAX_CHARS => Ok(Image(Some(address))),
+            Some(_) => Err(format!("must be at most {IMAGE_MAX_CHARS} characters")),
+            None => Err(refused()),
+        }
     }
 
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
     }
+}
+
+/// An absolute `https:` URL with a host and no credentials, as a browser reads it (the WHATWG
+/// parser), kept in the form the parser writes, which is the form browsers fetch.
+fn https_url(image: &str) -> Option<String> {
+    let url = url::Url::parse(image).ok()?;
+    let acceptable = url.scheme() == "https"
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none();
+    acceptable.then(|| url.to_string())
+}
+
+/// A path on the catalogue's own origin: read the way a browser reads it relative to the
+/// page, it must stay on that page's origin. `//evil.example/x` and `/\evil.example/x` (a
+/// browser turns `\` into `/`) leave it, so they are refused. Kept as the path, query and
+/// fragment the parser writes (spaces and the like percent-encoded).
+fn same_origin_path(image: &str) -> Option<String> {
+    let page = url::Url::parse("https://catalogue.invalid/").ok()?;
+    let resolved = page.join(image).ok()?;
+    if image.contains('\\') || image.starts_with("//") || resolved.origin() != page.origin() {
+        return None;
+    }
+    Some(resolved[url::Position::BeforePath..].to_owned())
 }
 
 /// Everything about a beer that an update replaces.
@@ -107,8 +144,9 @@ mod tests {
     }
 
     #[test]
-    fn images_are_optional_and_at_most_2048_characters() {
-        let longest = "i".repeat(2048);
+    fn images_are_optional_https_or_same_origin_paths_of_at_most_2048_characters() {
+        let longest_url = format!("https://example.com/{}", "i".repeat(2048 - 20));
+        let longest_path = format!("/{}", "i".repeat(2047));
         let accepted = [
             ("", None),
             ("   ", None),
@@ -116,15 +154,46 @@ mod tests {
                 "https://example.com/p.png",
                 Some("https://example.com/p.png"),
             ),
+            (
+                "https://cdn.example.com:8443/a/b.jpg?w=200#top",
+                Some("https://cdn.example.com:8443/a/b.jpg?w=200#top"),
+            ),
+            // As a browser reads it: host in lower case, a space percent-encoded.
+            (
+                "HTTPS://Example.COM/a b.png",
+                Some("https://example.com/a%20b.png"),
+            ),
             (" /img/tuborg.jpg ", Some("/img/tuborg.jpg")),
-            (longest.as_str(), Some(longest.as_str())),
+            ("/img/../beer.png?v=2", Some("/beer.png?v=2")),
+            ("/img/a b.png", Some("/img/a%20b.png")),
+            (longest_url.as_str(), Some(longest_url.as_str())),
+            (longest_path.as_str(), Some(longest_path.as_str())),
         ];
         for (raw, expected) in accepted {
             let image = Image::parse(raw);
             assert_eq!(image.as_ref().map(Image::as_deref), Ok(expected), "{raw:?}");
         }
-        let too_long = "i".repeat(2049);
-        let rejected = [too_long.as_str(), "a\nb", "\u{7}"];
+        let too_long = format!("https://example.com/{}", "i".repeat(2049 - 20));
+        let rejected = [
+            too_long.as_str(),
+            "a\nb",
+            "\u{7}",
+            "javascript:alert(1)",
+            "JavaScript:alert(document.cookie)",
+            "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+            "http://example.com/p.png",
+            "ftp://example.com/p.png",
+            "//evil.example/p.png",
+            "/\\evil.example/p.png",
+            "\\\\evil.example\\p.png",
+            "https://user:secret@example.com/p.png",
+            "https://user@example.com/p.png",
+            "https://",
+            "img/tuborg.jpg",
+            "tuborg.jpg",
+            "?x=1",
+            "#top",
+        ];
         for raw in rejected {
             assert!(Image::parse(raw).is_err(), "{raw:?}");
         }

@@ -382,10 +382,80 @@ async fn a_sku_is_taken_exactly_as_written_by_beers_and_by_orders() {
             ("mail", &format!("{}@example.com", customer.username)),
             ("first_name", "Same"),
             ("last_name", "Mail"),
-            ("password", "Secret123"),
+            ("password", "Hoppy-Lager-42"),
         ])
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"]["mail"], json!("is already taken"), "{body}");
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beer_image_is_an_https_url_or_a_path_on_the_catalogue() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    for image in [
+        "javascript:alert(document.cookie)",
+        "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+        "http://example.com/p.png",
+        "//evil.example/p.png",
+        "/\\evil.example/p.png",
+        "https://user:secret@example.com/p.png",
+        "beer.png",
+    ] {
+        let (status, body) = trio
+            .try_create_beer(
+                &admin,
+                [
+                    ("sku", unique_sku().as_str()),
+                    ("name", "Image test"),
+                    ("price", "1.50"),
+                    ("image", image),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{image}");
+        assert_eq!(
+            body["errors"],
+            json!({"image": "must be an https: URL or a path starting with / on this site"}),
+            "{image}"
+        );
+    }
+    for (image, stored) in [
+        (
+            "https://cdn.example.com/tuborg.png",
+            json!("https://cdn.example.com/tuborg.png"),
+        ),
+        ("/img/tuborg.png", json!("/img/tuborg.png")),
+        ("  ", json!(null)),
+    ] {
+        let sku = unique_sku();
+        let (status, body) = trio
+            .try_create_beer(
+                &admin,
+                [
+                    ("sku", sku.as_str()),
+                    ("name", "Image test"),
+                    ("price", "1.50"),
+                    ("image", image),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{image}: {body}");
+        assert_eq!(body["image"], stored, "{image}");
+        let (status, body) = trio
+            .update_beer(
+                &admin,
+                &sku,
+                [
+                    ("name", "Image test"),
+                    ("price", "1.50"),
+                    ("image", "javascript:void(0)"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["errors"]["image"].is_string(), "{body}");
+    }
     trio.stop().await;
 }

@@ -163,7 +163,7 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
             ("mail", mail),
             ("first_name", "Disk".into()),
             ("last_name", "Full".into()),
-            ("password", "Secret123".into()),
+            ("password", "Hoppy-Lager-42".into()),
         ])
     };
     let admin_name = unique("admin");
@@ -183,10 +183,10 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     .unwrap();
     users::create_admin(&pool, &name, "", "").await.unwrap();
     let token_of = |body: Value| body["token"].as_str().unwrap().to_owned();
-    let admin = token_of(api.try_login(&admin_name, "Secret123").await.1);
+    let admin = token_of(api.try_login(&admin_name, "Hoppy-Lager-42").await.1);
     let customer_name = unique("customer");
     assert_eq!(register(customer_name.clone()).await.0, StatusCode::OK);
-    let customer = token_of(api.try_login(&customer_name, "Secret123").await.1);
+    let customer = token_of(api.try_login(&customer_name, "Hoppy-Lager-42").await.1);
     let new_beer = |sku: &str| {
         let form = [
             ("sku", sku.to_owned()),
@@ -224,7 +224,7 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     );
     let (status, body) = register(unique("late")).await;
     assert_disk_full("registering", status, &body);
-    let (status, body) = api.try_login(&customer_name, "Secret123").await;
+    let (status, body) = api.try_login(&customer_name, "Hoppy-Lager-42").await;
     assert_disk_full("logging in (it records the attempt)", status, &body);
     let mut adds = 1;
     loop {

@@ -10,6 +10,7 @@
 //! `storefront` (Chromium) and `database_faults` (a private PostgreSQL stopped under load); each
 //! says why at its top.
 
+mod account_rules;
 mod beers;
 mod conventions;
 mod cors;

@@ -241,11 +241,11 @@ async fn a_killed_users_process_gives_503_and_orders_recovers_when_it_is_back() 
             ("mail", "phoenix@example.com"),
             ("first_name", "P"),
             ("last_name", "X"),
-            ("password", "Secret123"),
+            ("password", "Hoppy-Lager-42"),
         ])
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, body) = client.try_login("phoenix", "Secret123").await;
+    let (_, body) = client.try_login("phoenix", "Hoppy-Lager-42").await;
     let token = body["token"].as_str().unwrap().to_owned();
     assert_eq!(client.current_order(&token).await.0, StatusCode::OK);
 

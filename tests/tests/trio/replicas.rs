@@ -37,7 +37,7 @@ async fn replicas_agree_under_concurrent_load() {
             ("mail", format!("{name}{i}@example.com")),
             ("first_name", "R".into()),
             ("last_name", "Eplica".into()),
-            ("password", "Secret123".into()),
+            ("password", "Hoppy-Lager-42".into()),
         ];
         instances[i % 2].register(form)
     });
@@ -47,7 +47,7 @@ async fn replicas_agree_under_concurrent_load() {
         1,
         "{results:?}"
     );
-    let token = trio.login(&name, "Secret123").await;
+    let token = trio.login(&name, "Hoppy-Lager-42").await;
 
     // First requests for the open order, across both orders instances: one order.
     let firsts = (0..20).map(|i| instances[i % 2].current_order(&token));

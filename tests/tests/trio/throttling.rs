@@ -27,7 +27,7 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
         .users(Method::POST, "/api/users/login")
         .form(&[
             ("username", victim.username.as_str()),
-            ("password", "Secret123"),
+            ("password", "Hoppy-Lager-42"),
         ])
         .send()
         .await
@@ -44,7 +44,7 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
 
     let other = trio.customer().await;
     assert_eq!(
-        login(&trio, &other.username, "Secret123").await,
+        login(&trio, &other.username, "Hoppy-Lager-42").await,
         StatusCode::OK,
         "others are not locked"
     );
@@ -69,7 +69,7 @@ async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_pass
         );
     }
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await,
+        login(&trio, &account.username, "Hoppy-Lager-42").await,
         StatusCode::OK
     );
     assert_eq!(
@@ -77,13 +77,13 @@ async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_pass
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await,
+        login(&trio, &account.username, "Hoppy-Lager-42").await,
         StatusCode::TOO_MANY_REQUESTS,
         "five failures within the window, a success among them or not"
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
-        login(&trio, &account.username, "Secret123").await,
+        login(&trio, &account.username, "Hoppy-Lager-42").await,
         StatusCode::OK
     );
     trio.stop().await;
@@ -119,7 +119,7 @@ async fn guesses_sent_in_parallel_are_counted_before_any_is_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_in_a_username_is_just_an_unknown_user() {
     let trio = Trio::start().await;
-    let (status, body) = trio.try_login("al\0ice", "Secret123").await;
+    let (status, body) = trio.try_login("al\0ice", "Hoppy-Lager-42").await;
     assert_eq!(
         (status, body),
         (

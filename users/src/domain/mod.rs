@@ -6,6 +6,6 @@ mod throttle;
 mod token;
 
 pub use password::{Password, PasswordHasher};
-pub use person::{Email, PersonName, Username};
+pub use person::{username_key, Email, PersonName, Username, USERNAME_MAX_CHARS};
 pub use throttle::{retry_after_secs, LoginThrottle};
 pub use token::{Token, TokenHash};

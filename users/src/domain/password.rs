@@ -1,35 +1,62 @@
 //! Passwords: what is acceptable, and hashing them with argon2id.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use unicode_normalization::UnicodeNormalization;
 
-/// 8–128 characters with at least one digit, one upper-case and one lower-case letter.
+/// 8–128 characters of anything, as NIST SP 800-63B asks: no composition rules, refused
+/// only when among the most commonly breached passwords. Kept in Unicode's NFKC form, so the
+/// same password typed on two keyboards (a precomposed `é` or `e` + U+0301, a full-width
+/// `Ａ` or `A`) is one password; characters are counted after normalising.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+pub const BREACHED: &str = "is among the most commonly breached passwords; choose another";
+
 impl Password {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let length = raw.chars().count();
-        let rule = "must be 8–128 characters with a digit, an upper-case and a lower-case letter";
-        let has = |test: fn(&char) -> bool| raw.chars().any(|c| test(&c));
-        if (8..=128).contains(&length)
-            && has(char::is_ascii_digit)
-            && has(|c| c.is_uppercase())
-            && has(|c| c.is_lowercase())
-        {
-            Ok(Password(raw.to_owned()))
-        } else {
-            Err(rule.into())
+        let password = normalise(raw);
+        let length = password.chars().count();
+        if length < PASSWORD_MIN_CHARS {
+            return Err(format!("must be at least {PASSWORD_MIN_CHARS} characters"));
         }
+        if length > PASSWORD_MAX_CHARS {
+            return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
+        }
+        if is_commonly_breached(&password) {
+            return Err(BREACHED.into());
+        }
+        Ok(Password(password))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// A password as it is hashed: NFKC (NIST SP 800-63B, 5.1.1.2).
+fn normalise(raw: &str) -> String {
+    raw.nfkc().collect()
+}
+
+/// zxcvbn's list of the 30,000 most common passwords (its licence heads the file), read once
+/// into a set: a lookup is one hash, whatever the list's length.
+fn is_commonly_breached(password: &str) -> bool {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        include_str!("breached-passwords.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect()
+    });
+    list.contains(password.to_lowercase().as_str())
 }
 
 /// Never print a password, not even in a debug log.
@@ -107,9 +134,17 @@ impl PasswordHasher {
 
     /// Whether `password` matches `stored`. With `stored = None` (no such user) it verifies
     /// against a dummy hash, so an unknown username costs as much as a wrong password.
+    ///
+    /// The password is normalised (NFKC) as it was when hashed. A hash stored before
+    /// passwords were normalised was made of the characters as typed: when they are not
+    /// already in NFKC form and the normalised ones do not match, they are tried as typed.
+    /// An unknown username takes the same path (the dummy hash matches neither).
     pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
         let stored = stored.unwrap_or_else(|| self.dummy_hash());
-        Self::matches(password, stored) == Some(true) && stored != self.dummy_hash()
+        let normalised = normalise(password);
+        let matches = Self::matches(&normalised, stored) == Some(true)
+            || (normalised != password && Self::matches(password, stored) == Some(true));
+        matches && stored != self.dummy_hash()
     }
 
     /// Recomputes the hash with the algorithm, version, parameters and salt that `stored`
@@ -146,27 +181,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_need_length_digit_and_both_cases() {
+    fn passwords_are_8_to_128_characters_of_anything_and_not_commonly_breached() {
+        let longest = "x".repeat(127) + "é";
         let accepted = [
-            "Secret123",
             "aB3aB3aB",
-            &format!("Aa1{}", "x".repeat(125)),
-            "Пароль12a",
-        ];
-        let rejected = [
-            "",
-            "Short1a",
-            "alllower123",
-            "ALLUPPER123",
-            "NoDigitsHere",
-            &format!("Aa1{}", "x".repeat(126)),
+            "alllowercase but long",
+            "NOUPPERCASE-NO-DIGITS",
+            "        🍺",
+            "        ",
+            "Пароль без цифр",
+            "pässwörd-of-mine",
+            longest.as_str(),
         ];
         for raw in accepted {
-            assert!(Password::parse(raw).is_ok(), "{raw}");
+            assert!(Password::parse(raw).is_ok(), "{raw:?}");
         }
-        for raw in rejected {
-            assert!(Password::parse(raw).is_err(), "{raw}");
+        let too_long = "x".repeat(129);
+        let ligatures = "\u{FB01}".repeat(65);
+        let rejected = [
+            ("", "must be at least 8 characters"),
+            ("seven77", "must be at least 8 characters"),
+            ("🍺🍺🍺🍺🍺🍺🍺", "must be at least 8 characters"),
+            (too_long.as_str(), "must be at most 128 characters"),
+            (ligatures.as_str(), "must be at most 128 characters"),
+            ("Password1", BREACHED),
+            ("password123", BREACHED),
+            ("PASSWORD123", BREACHED),
+            ("Secret123", BREACHED),
+            ("qwertyuiop", BREACHED),
+            ("iloveyou", BREACHED),
+            // Full-width letters are the same password once normalised.
+            ("\u{FF30}assword1", BREACHED),
+        ];
+        for (raw, rule) in rejected {
+            assert_eq!(Password::parse(raw).err().as_deref(), Some(rule), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn passwords_are_kept_in_nfkc_form() {
+        let composed = Password::parse("caf\u{E9} au lait").unwrap();
+        let decomposed = Password::parse("cafe\u{301} au lait").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed.expose(), "caf\u{E9} au lait");
+        let full_width = Password::parse("\u{FF21}\u{FF22}\u{FF23}-brewing").unwrap();
+        assert_eq!(full_width.expose(), "ABC-brewing");
+    }
+
+    #[test]
+    fn the_breached_list_is_read_whole() {
+        let entries = include_str!("breached-passwords.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .count();
+        assert_eq!(entries, 30_000);
+        // The first, the last and one with an apostrophe in between.
+        for common in ["123456", "geekboy", "pic's"] {
+            assert!(is_commonly_breached(common), "{common}");
+        }
+        assert!(!is_commonly_breached("# the licence is not a password"));
+    }
+
+    #[test]
+    fn a_password_verifies_in_either_normal_form() {
+        let hasher = PasswordHasher::default();
+        let password = Password::parse("cafe\u{301} au lait").unwrap();
+        let hash = hasher.hash(password.expose()).unwrap();
+        assert!(hasher.verify("caf\u{E9} au lait", Some(&hash)));
+        assert!(hasher.verify("cafe\u{301} au lait", Some(&hash)));
+        // A hash made before passwords were normalised: of the characters as typed.
+        let typed = "cafe\u{301} au lait, as typed";
+        let legacy = hasher.hash(typed).unwrap();
+        assert!(hasher.verify(typed, Some(&legacy)));
+        assert!(!hasher.verify("cafe au lait, as typed", Some(&legacy)));
+        assert!(!hasher.verify(typed, None));
     }
 
     #[test]
@@ -219,7 +307,7 @@ mod tests {
 
     #[test]
     fn passwords_are_not_printed() {
-        let password = Password::parse("Secret123").unwrap();
-        assert!(!format!("{password:?}").contains("Secret"));
+        let password = Password::parse("Hoppy-Lager-42").unwrap();
+        assert!(!format!("{password:?}").contains("Hoppy"));
     }
 }

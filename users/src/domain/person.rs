@@ -1,15 +1,23 @@
 //! Who someone is: username, e-mail address and names, each parsed once at the edge.
 
-/// 3–64 characters of `A-Z a-z 0-9 _ . -`.
+use shared::text::{is_invisible_or_bidi_control, INVISIBLE_OR_BIDI};
+use unicode_normalization::UnicodeNormalization;
+
+pub const USERNAME_MAX_CHARS: usize = 64;
+
+/// 3–64 characters of `A-Z a-z 0-9 _ . -`, kept as written; unique by its [`key`](Self::key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let valid_chars = raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if (3..=64).contains(&raw.chars().count()) && valid_chars {
+        // Bytes are characters in a valid name: the length is checked first, so a
+        // 65,000-byte name is refused without reading it.
+        let valid = (3..=USERNAME_MAX_CHARS).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if valid {
             Ok(Username(raw.to_owned()))
         } else {
             Err("must be 3–64 characters of A-Z a-z 0-9 _ . -".into())
@@ -19,6 +27,18 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What makes two usernames the same account name: `Boss`, `boss` and `BOSS` share one.
+    pub fn key(&self) -> String {
+        username_key(&self.0)
+    }
+}
+
+/// A name's uniqueness key: NFKC, then lower case. Usernames are ASCII, for which both steps
+/// are plain lower-casing; they are spelled out so that the key stays right if the alphabet
+/// ever widens.
+pub fn username_key(name: &str) -> String {
+    name.nfkc().collect::<String>().to_lowercase()
 }
 
 /// An e-mail address, kept in lower case so that one mailbox has one account.
@@ -72,7 +92,8 @@ fn is_plausible_address(address: &str) -> bool {
     local_ok && domain_ok && address.len() <= 254
 }
 
-/// A first or last name: 1–255 characters after trimming, no control characters.
+/// A first or last name: 1–255 characters after trimming, no control characters, no
+/// bidirectional controls or zero-width characters (see [`is_invisible_or_bidi_control`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -85,6 +106,9 @@ impl PersonName {
         }
         if name.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
+        }
+        if name.chars().any(is_invisible_or_bidi_control) {
+            return Err(INVISIBLE_OR_BIDI.into());
         }
         Ok(PersonName(name.to_owned()))
     }
@@ -101,13 +125,38 @@ mod tests {
     #[test]
     fn usernames_are_3_to_64_safe_characters() {
         let accepted = ["abc", "john.doe", "a_b-c", "A12", &"x".repeat(64)];
-        let rejected = ["ab", "", "john doe", "jöhn", "a/b", "a@b", &"x".repeat(65)];
+        let rejected = [
+            "ab",
+            "",
+            "john doe",
+            "jöhn",
+            "a/b",
+            "a@b",
+            &"x".repeat(65),
+            &"x".repeat(65_000),
+            "adm\u{200B}in",
+            "\u{202E}nimda",
+            "ａdmin",
+        ];
         for raw in accepted {
             assert!(Username::parse(raw).is_ok(), "{raw}");
         }
         for raw in rejected {
             assert!(Username::parse(raw).is_err(), "{raw}");
         }
+    }
+
+    #[test]
+    fn usernames_are_kept_as_written_and_keyed_without_case() {
+        let boss = Username::parse("Boss").unwrap();
+        assert_eq!(boss.as_str(), "Boss");
+        for same in ["boss", "BOSS", "bOsS"] {
+            assert_eq!(Username::parse(same).unwrap().key(), boss.key(), "{same}");
+        }
+        assert_ne!(Username::parse("b0ss").unwrap().key(), boss.key());
+        assert_eq!(username_key("John.Doe_1"), "john.doe_1");
+        // NFKC first: the full-width letters a future alphabet might admit key as ASCII.
+        assert_eq!(username_key("ＢＯＳＳ"), "boss");
     }
 
     #[test]
@@ -140,6 +189,29 @@ mod tests {
         }
         for raw in rejected {
             assert!(Email::parse(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn names_with_bidi_controls_or_zero_width_characters_are_refused() {
+        for raw in [
+            "Ad\u{200B}min",
+            "\u{202E}nivI",
+            "Iv\u{200D}an",
+            "\u{2066}Ivan\u{2069}",
+            "Ivan\u{200F}",
+            "\u{FEFF}Ivan",
+            "Iv\u{2060}an",
+            "Ива\u{061C}н",
+        ] {
+            assert_eq!(
+                PersonName::parse(raw).err().as_deref(),
+                Some(INVISIBLE_OR_BIDI),
+                "{raw:?}"
+            );
+        }
+        for raw in ["Иван", "محمد", "Zoë", "O'Brien", "Jean-Luc", "李"] {
+            assert!(PersonName::parse(raw).is_ok(), "{raw}");
         }
     }
 

@@ -11,6 +11,7 @@ use shared::{ApiError, Fields, QueryFields};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, NewUser, Role};
+use crate::domain::Username;
 use crate::error::Error;
 use crate::hashing::Hashing;
 use crate::store;
@@ -27,7 +28,7 @@ pub struct RegistrationFields {
     first_name: String,
     #[schema(example = "Smith")]
     last_name: String,
-    #[schema(example = "Secret123")]
+    #[schema(example = "Hoppy-Lager-42")]
     password: String,
 }
 
@@ -74,7 +75,16 @@ pub async fn exists(query: QueryFields, pool: &State<Pool>) -> Result<(Status, J
     else {
         return Err(ApiError::invalid_field("username", "is required").into());
     };
-    let found = run(pool, move |conn| store::username_exists(conn, &username)).await?;
+    // Without regard to case, as names are unique; a name no account can have is not looked up.
+    let found = match Username::parse(&username) {
+        Ok(name) => {
+            run(pool, move |conn| {
+                store::username_exists(conn, name.as_str())
+            })
+            .await?
+        }
+        Err(_) => false,
+    };
     Ok(if found {
         (Status::Ok, Json(true))
     } else {

@@ -13,7 +13,7 @@ use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, Admission};
-use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
+use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
 use crate::store;
@@ -25,7 +25,7 @@ use crate::TokenPolicy;
 pub struct LoginFields {
     #[schema(example = "alice")]
     username: String,
-    #[schema(example = "Secret123")]
+    #[schema(example = "Hoppy-Lager-42")]
     password: String,
 }
 
@@ -79,18 +79,32 @@ pub async fn login(
         return Err(errors.into_error().into());
     }
 
-    // No account has a NUL in its name, and PostgreSQL could not even record the attempt.
-    if username.contains('\0') {
+    // A name no account can have (too long, a character outside the username alphabet, a
+    // NUL) is answered at once, as an unknown user is, and leaves no trace: nothing stored,
+    // so a flood of 65,000-byte names cannot grow the attempts table.
+    let Ok(name) = Username::parse(&username) else {
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
-    }
+    };
+    // Attempts are counted by the name's key, so `Alice`, `ALICE` and `alice` share one limit.
     // The counts live in the database, so every replica of users enforces the same limits.
-    let admission = accounts::admit_login(pool, *throttle.inner(), username, client.0).await?;
+    let admission = accounts::admit_login(pool, *throttle.inner(), name.key(), client.0).await?;
     let (attempt, account) = match admission {
         Admission::Check { attempt, account } => (attempt, account),
         Admission::Refused(wait) => {
             return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
                 .with_header("Retry-After", retry_after_secs(wait).to_string())
                 .into())
+        }
+    };
+    let account = match account {
+        Some(row) if row.username == name.as_str() => Some(row),
+        other => {
+            let exact = name.as_str().to_owned();
+            run(pool, move |conn| {
+                store::user_by_exact_username(conn, &exact)
+            })
+            .await?
+            .or(other)
         }
     };
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());

@@ -8,7 +8,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::User;
 
-use crate::domain::{Email, PersonName, TokenHash, Username};
+use crate::domain::{username_key, Email, PersonName, TokenHash, Username};
 use schema::{login_attempts, tokens, users};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -25,6 +25,7 @@ pub struct UserRow {
     pub is_admin: bool,
     pub time_registered: NaiveDateTime,
     pub time_modified: NaiveDateTime,
+    pub username_key: String,
 }
 
 impl UserRow {
@@ -60,11 +61,28 @@ pub enum Taken {
     Email,
 }
 
+/// The account whose username is `username` in any case (by the uniqueness key).
 pub fn user_by_username(
     conn: &mut AnyConnection,
     username: &str,
 ) -> Result<Option<UserRow>, DbError> {
     // PostgreSQL text cannot hold NUL (it would be an error, not a miss); no username has one.
+    if username.contains('\0') {
+        return Ok(None);
+    }
+    Ok(users::table
+        .filter(users::username_key.eq(username_key(username)))
+        .first::<UserRow>(conn)
+        .optional()?)
+}
+
+/// The account named exactly `username`. Only accounts that shared a name but for case before
+/// names were unique without case need it: the later ones' keys were set apart (see the
+/// migration `usernames_unique_without_case`) and they log in by their exact name.
+pub fn user_by_exact_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<UserRow>, DbError> {
     if username.contains('\0') {
         return Ok(None);
     }
@@ -97,6 +115,7 @@ pub fn insert_account(
         diesel::insert_into(users::table)
             .values((
                 users::username.eq(account.username.as_str()),
+                users::username_key.eq(account.username.key()),
                 users::email.eq(account.email.as_str()),
                 users::first_name.eq(account.first_name.as_str()),
                 users::last_name.eq(account.last_name.as_str()),

@@ -11,6 +11,8 @@ diesel::table! {
         is_admin -> Bool,
         time_registered -> Timestamp,
         time_modified -> Timestamp,
+        /// The username's uniqueness key (`domain::username_key`), under a unique index.
+        username_key -> Text,
     }
 }
 
