@@ -1,10 +1,13 @@
 //! A beer's identity and description: SKU, name and image, each parsed once at the edge.
 
+use shared::text::{is_invisible_or_bidi_control, INVISIBLE_OR_BIDI};
 use shared::Sku;
 
 use super::Price;
 
-/// What a beer is called: 1–255 characters after trimming, kept trimmed.
+/// What a beer is called: 1–255 characters after trimming, kept trimmed; no control, bidi
+/// control or zero-width characters, as in a person's name (a shopper must be able to trust
+/// that the name on the receipt is the one on the shelf).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BeerName(String);
 
@@ -17,6 +20,9 @@ impl BeerName {
         // A line break or NUL in a name would corrupt every list and receipt it is printed on.
         if name.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
+        }
+        if name.chars().any(is_invisible_or_bidi_control) {
+            return Err(INVISIBLE_OR_BIDI.into());
         }
         Ok(BeerName(name.to_owned()))
     }
@@ -136,6 +142,9 @@ mod tests {
             "\n\t",
             "Two\nlines",
             "nul\u{0}",
+            "Tu\u{200B}borg",
+            "\u{202E}grobuT",
+            "\u{2066}Tuborg\u{2069}",
             too_long.as_str(),
         ];
         for raw in rejected {

@@ -243,6 +243,25 @@ struct KeyedName {
     username_key: String,
 }
 
+/// An account inserted the way the version before keys did: without `username_key`.
+fn insert_without_key(
+    conn: &mut AnyConnection,
+    username: &str,
+    mail: &str,
+    hash: &str,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO users (username, email, first_name, last_name, password_hash, \
+         is_admin, time_registered, time_modified) \
+         VALUES ($1, $2, 'Old', 'Account', $3, FALSE, \
+         '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    )
+    .bind::<Text, _>(username)
+    .bind::<Text, _>(mail)
+    .bind::<Text, _>(hash)
+    .execute(conn)
+}
+
 /// The users database at the schema before usernames were keyed, holding `rows` (username,
 /// mail) in order, every one with `PASSWORD`.
 fn users_before_keys(databases: &Databases, rows: &[(&str, &str)]) {
@@ -265,17 +284,7 @@ fn users_before_keys(databases: &Databases, rows: &[(&str, &str)]) {
         .hash(PASSWORD)
         .unwrap();
     for (username, mail) in rows {
-        diesel::sql_query(
-            "INSERT INTO users (username, email, first_name, last_name, password_hash, \
-             is_admin, time_registered, time_modified) \
-             VALUES ($1, $2, 'Old', 'Account', $3, FALSE, \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-        )
-        .bind::<Text, _>(*username)
-        .bind::<Text, _>(*mail)
-        .bind::<Text, _>(&hash)
-        .execute(&mut conn)
-        .unwrap();
+        insert_without_key(&mut conn, username, mail, &hash).unwrap();
     }
 }
 

@@ -6,8 +6,8 @@
 -- or renamed: the oldest account of each colliding group (the smallest id) keeps the plain
 -- key; every later one gets the key `<lower-case name>#<id>`. `#` is not a username
 -- character, so no new registration can take such a key. A later account still logs in by
--- its exact name (the service looks the exact name up first), while any other spelling of
--- the name reaches the oldest account. The accounts with such a key are the collisions:
+-- its exact name; any other spelling of the name reaches the oldest account. The accounts
+-- with such a key are the collisions:
 --   SELECT id, username FROM users WHERE username_key LIKE '%#%';
 -- Their owners should be asked to choose another name.
 ALTER TABLE users ADD COLUMN username_key TEXT;
@@ -18,3 +18,17 @@ UPDATE users SET username_key = lower(username) || '#' || id WHERE username_key 
 
 ALTER TABLE users ALTER COLUMN username_key SET NOT NULL;
 CREATE UNIQUE INDEX users_by_username_key ON users(username_key);
+
+-- While replicas roll over, the previous version still inserts accounts without a key: a
+-- trigger gives such a row its key (and the unique index refuses it if the name is taken).
+CREATE FUNCTION users_username_key_default() RETURNS trigger AS $$
+BEGIN
+    IF NEW.username_key IS NULL THEN
+        NEW.username_key := lower(NEW.username);
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER users_username_key_default BEFORE INSERT ON users
+FOR EACH ROW EXECUTE FUNCTION users_username_key_default();
