@@ -459,3 +459,28 @@ async fn a_beer_image_is_an_https_url_or_a_path_on_the_catalogue() {
     }
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beer_name_that_can_pass_for_another_is_refused() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    for name in ["Tu\u{200B}borg", "\u{202E}grobuT", "\u{2067}Tuborg\u{2069}"] {
+        let (status, body) = trio
+            .try_create_beer(
+                &admin,
+                [
+                    ("sku", unique_sku().as_str()),
+                    ("name", name),
+                    ("price", "1.50"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
+        assert_eq!(
+            body["errors"],
+            json!({"name": "must not contain bidirectional controls or zero-width characters"}),
+            "{name:?}"
+        );
+    }
+    trio.stop().await;
+}
