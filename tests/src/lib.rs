@@ -56,6 +56,8 @@ pub struct Options {
     pub db_timeout: Duration,
     /// `CORS_ALLOWED_ORIGINS` of all three (`None`: the default, the shell on port 5000).
     pub cors_allowed_origins: Option<String>,
+    /// `TRUSTED_PROXIES` of all three (default: none, as in production).
+    pub trusted_proxies: shared::client::TrustedProxies,
 }
 
 impl Default for Options {
@@ -67,6 +69,7 @@ impl Default for Options {
             token_cache: Duration::ZERO,
             db_timeout: PoolSettings::default().connection_timeout,
             cors_allowed_origins: None,
+            trusted_proxies: shared::client::TrustedProxies::none(),
         }
     }
 }
@@ -118,6 +121,7 @@ fn service_settings(database: &DatabaseUrl, options: &Options, port: u16) -> Ser
             ..PoolSettings::default()
         },
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+        trusted_proxies: options.trusted_proxies.clone(),
     }
 }
 
