@@ -401,6 +401,22 @@ pub struct Account {
     pub token: String,
 }
 
+/// An HTTP client whose connections come from `source`: a client of its own to the services,
+/// as Linux lets a process bind any address of 127.0.0.0/8 without configuring it.
+pub fn http_from(source: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// `127.0.0.<n>`: a distinct local client address (not 1, every other test's, nor 80, the
+/// local edge's).
+pub fn loopback(n: u8) -> IpAddr {
+    assert!(n != 1 && n != 80, "127.0.0.{n} is taken");
+    IpAddr::from([127, 0, 0, n])
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
