@@ -17,11 +17,11 @@ const SERVICES: [&str; 3] = ["users", "beers", "orders"];
 
 /// A service served by `tasks` (`tasks serve`, `tasks users serve` …) believes the forwarded
 /// client address of `tasks edge`, which connects from [`LOCAL_EDGE_SOURCE`], and of nobody
-/// else, unless `TRUSTED_PROXIES` is set (set it empty to trust no one). The binaries
-/// themselves trust no one by default. Call before any thread starts: it sets the variable
-/// for this process and the services it starts.
+/// else, unless `TRUSTED_PROXIES` says otherwise (empty counts as unset, as for every
+/// setting). The binaries themselves trust no one by default. Call before any thread starts:
+/// it sets the variable for this process and the services it starts.
 pub fn trust_the_local_edge_unless_told() {
-    if std::env::var_os(TRUSTED_PROXIES_VARIABLE).is_none() {
+    if shared::config::var(TRUSTED_PROXIES_VARIABLE).is_none() {
         std::env::set_var(TRUSTED_PROXIES_VARIABLE, LOCAL_EDGE_SOURCE.to_string());
     }
 }
