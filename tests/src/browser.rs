@@ -104,7 +104,14 @@ impl Shop {
     /// Behind the edge (nginx with deploy/nginx/edge.conf.template): one origin for the shell
     /// and every service, so no CORS at all (the services keep the default origins).
     pub async fn start_behind_the_edge() -> Shop {
-        let trio = Trio::start().await;
+        // The edge connects from the local edge's address; the trio believes only it.
+        let trio = Trio::start_with(Options {
+            trusted_proxies: shared::client::TrustedProxies::only(
+                shared::config::LOCAL_EDGE_SOURCE.into(),
+            ),
+            ..Options::default()
+        })
+        .await;
         let storefront = Storefront::start(0, storefront::Apis::same_origin())
             .await
             .expect("the storefront starts");

@@ -207,8 +207,11 @@ async fn a_login_with_a_name_no_account_can_have_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_in_any_case_count_against_one_name() {
     let trio = Trio::start_with(Options {
+        // The customer logged in from here, so this address is one its owner is known by:
+        // its own budget counts, by the name's key like the account's.
         login_throttle: users::domain::LoginThrottle {
             per_username: 3,
+            per_known_client: 3,
             ..users::domain::LoginThrottle::default()
         },
         ..Options::default()

@@ -6,6 +6,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::Json;
 use rocket::{Request, State};
 use serde::{Deserialize, Serialize};
+use shared::client::ClientAddress;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
@@ -87,7 +88,7 @@ pub async fn login(
     };
     // Attempts are counted by the name's key, so `Alice`, `ALICE` and `alice` share one limit.
     // The counts live in the database, so every replica of users enforces the same limits.
-    let admission = accounts::admit_login(pool, *throttle.inner(), name.key(), client.0).await?;
+    let admission = accounts::admit_login(pool, *throttle.inner(), name.key(), client).await?;
     let (attempt, account) = match admission {
         Admission::Check { attempt, account } => (attempt, account),
         Admission::Refused(wait) => {
@@ -116,12 +117,16 @@ pub async fn login(
     };
 
     let token = Token::generate();
-    let hash = token.hash();
     let expires = shared::time::now() + policy.ttl;
-    run(pool, move |conn| {
-        store::forget_attempt(conn, attempt)?;
-        store::insert_token(conn, account.id, &hash, expires)
-    })
+    accounts::record_login(
+        pool,
+        *throttle.inner(),
+        attempt,
+        account.id,
+        client,
+        token.hash(),
+        expires,
+    )
     .await?;
     Ok(Json(TokenBody {
         token: token.as_str().to_owned(),
@@ -138,23 +143,6 @@ fn presented_token(fields: &Fields, header: &AuthorizationToken) -> Result<Token
     match token {
         Some(token) => Ok(TokenHash::of(token)),
         None => Err(ApiError::invalid_field("token", "is required").into()),
-    }
-}
-
-/// The client's address as the connection shows it. Forwarded-for headers are not trusted
-/// (anyone could send one); behind a proxy this is the proxy's address.
-pub struct ClientAddress(String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientAddress {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let address = req
-            .remote()
-            .map(|socket| socket.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Outcome::Success(ClientAddress(address))
     }
 }
 
