@@ -9,6 +9,7 @@ use shared::dto::User;
 use shared::error::TAKEN;
 use shared::{ApiError, FieldErrors};
 
+use crate::audit::{self, Event, Outcome};
 use crate::domain::{Email, LoginThrottle, Password, PersonName, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -124,6 +125,13 @@ pub async fn create_admin(
         })
         .await?;
         if let Some(row) = promoted {
+            audit::log(
+                Event::RoleChange,
+                Outcome::Promoted,
+                &row.username,
+                "local",
+                None,
+            );
             return Ok((row.to_user(), AdminOutcome::Promoted));
         }
     }
@@ -143,6 +151,13 @@ pub async fn create_admin(
         Role::Administrator,
     )
     .await?;
+    audit::log(
+        Event::RoleChange,
+        Outcome::Created,
+        &user.username,
+        "local",
+        None,
+    );
     Ok((user, AdminOutcome::Created))
 }
 
