@@ -144,11 +144,14 @@ async fn a_wrong_current_password_is_refused_changes_nothing_and_counts_as_a_fai
     trio.stop().await;
 }
 
+/// A form's fields as sent.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_fields_of_a_password_change_are_all_named_at_once_and_cost_no_attempt() {
     let trio = Trio::start().await;
     let (customer, second, _) = customer_on_three_devices(&trio).await;
-    let cases: [(&[(&str, &str)], &[&str]); 5] = [
+    let cases: [(Form, &[&str]); 5] = [
         (&[], &["password", "new_password"]),
         (
             &[("password", ""), ("new_password", "short")],
