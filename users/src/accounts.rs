@@ -12,6 +12,7 @@ use shared::{ApiError, FieldErrors};
 
 use shared::client::ClientAddress;
 
+use crate::audit::{self, Event, Outcome};
 use crate::domain::{Email, LoginThrottle, Password, PersonName, TokenHash, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -127,6 +128,13 @@ pub async fn create_admin(
         })
         .await?;
         if let Some(row) = promoted {
+            audit::log(
+                Event::RoleChange,
+                Outcome::Promoted,
+                &row.username,
+                "local",
+                None,
+            );
             return Ok((row.to_user(), AdminOutcome::Promoted));
         }
     }
@@ -146,6 +154,13 @@ pub async fn create_admin(
         Role::Administrator,
     )
     .await?;
+    audit::log(
+        Event::RoleChange,
+        Outcome::Created,
+        &user.username,
+        "local",
+        None,
+    );
     Ok((user, AdminOutcome::Created))
 }
 

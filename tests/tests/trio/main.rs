@@ -21,6 +21,7 @@ mod processes;
 mod readiness;
 mod replicas;
 mod schemas;
+mod sessions;
 mod storage;
 mod throttling;
 mod token_cache;

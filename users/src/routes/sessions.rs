@@ -14,6 +14,7 @@ use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, Admission};
+use crate::audit::{Audit, Event, Outcome as Audited};
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -62,8 +63,10 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
         (status = 429, description = "Too many failed logins for this username or from this client; see Retry-After",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a login is allowed again")))))]
 #[rocket::post("/api/users/login", data = "<fields>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
     hashing: &State<Hashing>,
@@ -82,16 +85,29 @@ pub async fn login(
 
     // No account has a NUL in its name, and PostgreSQL could not even record the attempt.
     if username.contains('\0') {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     }
     // The counts live in the database, so every replica of users enforces the same limits.
-    let admission = accounts::admit_login(pool, *throttle.inner(), username, client).await?;
+    let admission =
+        accounts::admit_login(pool, *throttle.inner(), username.clone(), client).await?;
     let (attempt, account) = match admission {
         Admission::Check { attempt, account } => (attempt, account),
         Admission::Refused(wait) => {
+            audit.record(
+                Event::Login,
+                Audited::Throttled,
+                &username,
+                &client.to_string(),
+            );
             return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
                 .with_header("Retry-After", retry_after_secs(wait).to_string())
-                .into())
+                .into());
         }
     };
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
@@ -99,6 +115,12 @@ pub async fn login(
     let verified = hashing.verify(password, stored_hash).await?;
     // A failed attempt stays recorded: it is the failure the throttle counts.
     let Some(account) = account.filter(|_| verified) else {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
 
@@ -114,6 +136,12 @@ pub async fn login(
         expires,
     )
     .await?;
+    audit.record(
+        Event::Login,
+        Audited::Success,
+        &username,
+        &client.to_string(),
+    );
     Ok(Json(TokenBody {
         token: token.as_str().to_owned(),
     }))
@@ -161,12 +189,20 @@ impl<'r> FromRequest<'r> for AuthorizationToken {
 #[rocket::post("/api/users/logout", data = "<fields>")]
 pub async fn logout(
     header: AuthorizationToken,
+    client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
 ) -> Result<Json<bool>, Error> {
     let hash = presented_token(&fields, &header)?;
-    let revoked = run(pool, move |conn| store::delete_token(conn, &hash)).await?;
-    if revoked {
+    let ended = run(pool, move |conn| store::end_session(conn, &hash)).await?;
+    if let Some(owner) = ended {
+        audit.record(
+            Event::Logout,
+            Audited::Success,
+            &owner.username,
+            &client.to_string(),
+        );
         Ok(Json(true))
     } else {
         Err(ApiError::not_found(UNKNOWN_TOKEN).into())
