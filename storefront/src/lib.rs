@@ -92,8 +92,9 @@ pub fn page(apis: &Apis, host: Option<&str>) -> String {
 /// and the fragments' modules from their services; no inline script, no `eval`. Styles: the
 /// shell's style sheet (the fragments add theirs as constructed style sheets, which need no
 /// source). Calls: the services. Images: the catalogue's (an `https:` URL or a path on the
-/// catalogue's origin). Nothing may frame it. A service worker on the shell's origin would add
-/// `worker-src 'self'` here.
+/// catalogue's origin). Nothing may frame it. A service worker or a web app manifest on the
+/// shell's origin would add `worker-src 'self'` or `manifest-src 'self'` here (`default-src
+/// 'none'` refuses both until then).
 pub fn policy(apis: &Apis, host: Option<&str>) -> String {
     let mut services: Vec<String> = Vec::new();
     for api in [&apis.users, &apis.beers, &apis.orders] {
