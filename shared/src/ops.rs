@@ -74,6 +74,16 @@ fn docs_page() -> Result<rocket::response::content::RawHtml<String>, ApiError> {
     }
 }
 
+/// Swagger UI's files under `/docs/` and the document at `/openapi.json`. The online validator
+/// is off: its badge is an image from another origin, which the docs' policy does not allow
+/// (and which would tell that origin where the docs are).
+fn docs_assets(api: OpenApiDoc) -> SwaggerUi {
+    SwaggerUi::new("/docs/<_..>")
+        .url("/openapi.json", api)
+        // A config without a URL: the crate then fills in (and serves) the document's URL.
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(health, ready))]
 pub struct OperationsApi;
@@ -214,6 +224,6 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         .attach(metrics.clone())
         .mount("/metrics", metrics)
         .mount("/", rocket::routes![health, ready, root, docs_page])
-        .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
+        .mount("/", docs_assets(api))
         .register("/", crate::error::catchers())
 }

@@ -123,15 +123,35 @@ impl ServiceCommand {
 enum UsersCommand {
     #[command(flatten)]
     Service(ServiceCommand),
-    /// Create an administrator, or make an existing account one.
-    CreateAdmin {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
-    },
+    /// Create an administrator, or (with --promote) make an existing account one.
+    ///
+    /// The password is asked for on the terminal without echo, or read from the first line of
+    /// standard input (--password-stdin) or of a file (--password-file); never from the command
+    /// line, where the process list and the shell history would show it.
+    CreateAdmin(CreateAdmin),
+}
+
+#[derive(clap::Args)]
+struct CreateAdmin {
+    /// The administrator's username.
+    #[arg(long)]
+    username: String,
+    /// The administrator's e-mail address (with --promote: the existing account's).
+    #[arg(long)]
+    email: String,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from the first line of this file (for scripts).
+    #[arg(long, value_name = "PATH")]
+    password_file: Option<std::path::PathBuf>,
+    /// An account with this username exists already: make it an administrator, if --email is
+    /// its address (its password stays as it is). Without it such an account is refused.
+    #[arg(long)]
+    promote: bool,
+    /// Refused: kept only to say so, without echoing the value.
+    #[arg(long, hide = true, num_args = 0..=1)]
+    password: Option<Option<String>>,
 }
 
 #[derive(Subcommand)]
@@ -166,13 +186,8 @@ fn main() -> ExitCode {
         } => return command.run::<beers::Beers>(),
         Command::Orders { command } => return command.run::<orders::Orders>(),
         Command::Users {
-            command:
-                UsersCommand::CreateAdmin {
-                    username,
-                    email,
-                    password,
-                },
-        } => create_admin(&username, &email, &password),
+            command: UsersCommand::CreateAdmin(args),
+        } => return create_admin(args),
         Command::Beers {
             command: BeersCommand::Seed,
         } => seed(),
@@ -207,10 +222,107 @@ fn finish(result: Result<(), BoxError>) -> ExitCode {
     }
 }
 
-fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxError> {
-    let (_, pool) = service::open::<users::Users>()?;
-    let created = tokio::runtime::Runtime::new()?
-        .block_on(users::create_admin(&pool, username, email, password));
+/// The ways to give create-admin a password, for the messages that need to list them.
+const PASSWORD_WAYS: &str = "type it at the prompt (on a terminal), or give --password-stdin \
+     (first line of standard input) or --password-file PATH";
+
+/// `tasks users create-admin`: exit code 2 for a usage problem (a password on the command line,
+/// none given and no terminal to ask on) or bad configuration, 1 for a refusal or a failure.
+fn create_admin(args: CreateAdmin) -> ExitCode {
+    if args.password.is_some() {
+        eprintln!(
+            "error: --password is not accepted (the process list and the shell history would \
+             show it); {PASSWORD_WAYS}"
+        );
+        return ExitCode::from(2);
+    }
+    // The configuration and the database first: nobody types a password to learn that.
+    let pool = match service::open::<users::Users>() {
+        Ok((_, pool)) => pool,
+        Err(error) => return finish(Err(error)),
+    };
+    let password = match read_password(&args) {
+        Ok(password) => password,
+        Err(PasswordProblem::Usage(why)) => {
+            eprintln!("error: {why}");
+            return ExitCode::from(2);
+        }
+        Err(PasswordProblem::Failed(why)) => {
+            eprintln!("error: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let existing = if args.promote {
+        users::Existing::Promote
+    } else {
+        users::Existing::Refuse
+    };
+    finish(make_admin(
+        &pool,
+        &args.username,
+        &args.email,
+        &password,
+        existing,
+    ))
+}
+
+enum PasswordProblem {
+    /// No way to get one was given or usable (exit code 2).
+    Usage(String),
+    /// A way was given and failed.
+    Failed(String),
+}
+
+/// The password from the file, standard input or a prompt without echo; the line's end is
+/// not part of it.
+fn read_password(args: &CreateAdmin) -> Result<String, PasswordProblem> {
+    use std::io::{BufRead, IsTerminal};
+    let first_line = |text: &str| text.lines().next().unwrap_or("").to_owned();
+    if let Some(path) = &args.password_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PasswordProblem::Failed(format!(
+                "cannot read --password-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        return Ok(first_line(&text));
+    }
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| PasswordProblem::Failed(format!("cannot read standard input: {e}")))?;
+        return Ok(first_line(&line));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(PasswordProblem::Usage(format!(
+            "no password given and no terminal to ask on: {PASSWORD_WAYS}"
+        )));
+    }
+    let prompt = |text: &str| {
+        rpassword::prompt_password(text)
+            .map_err(|e| PasswordProblem::Failed(format!("cannot read the password: {e}")))
+    };
+    let password = prompt(&format!("Password for {}: ", args.username))?;
+    if prompt("The same password again: ")? != password {
+        return Err(PasswordProblem::Failed(
+            "the two passwords differ; nothing was changed".into(),
+        ));
+    }
+    Ok(password)
+}
+
+fn make_admin(
+    pool: &shared::db::Pool,
+    username: &str,
+    email: &str,
+    password: &str,
+    existing: users::Existing,
+) -> Result<(), BoxError> {
+    let created = tokio::runtime::Runtime::new()?.block_on(users::create_admin(
+        pool, username, email, password, existing,
+    ));
     let (user, outcome) = created.map_err(|e| match e {
         users::Error::Api(shared::ApiError {
             message,
@@ -231,7 +343,7 @@ fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxEr
     })?;
     let done = match outcome {
         users::AdminOutcome::Created => "created as an administrator",
-        users::AdminOutcome::Promoted => "is now an administrator",
+        users::AdminOutcome::Promoted => "is now an administrator (its password is unchanged)",
     };
     println!("user {} (id {}) {done}", user.username, user.id);
     Ok(())

@@ -544,3 +544,54 @@ async fn a_changed_password_and_logging_out_everywhere_end_the_other_browsers_se
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_check_sees_an_inline_script_the_shells_policy_refuses() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_count(".cat-card", 3).await;
+        assert_eq!(browser.policy_violations().await, Vec::<String>::new());
+        // What an injected `<script>` would do: the policy refuses it and the console says so.
+        let ran = browser
+            .client
+            .execute(
+                "const script = document.createElement('script');
+                 script.textContent = 'window.injected = true;';
+                 document.head.append(script);
+                 return window.injected === true;",
+                vec![],
+            )
+            .await
+            .expect("the script runs");
+        assert_eq!(ran, serde_json::json!(false), "the inline script ran");
+        let violations = browser.policy_violations().await;
+        assert!(
+            violations.iter().any(|m| m.contains("inline script")),
+            "{violations:?}"
+        );
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_works_under_its_policy() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let browser = Browser::start().await;
+        for base in [&shop.trio.users.url, &shop.trio.beers.url] {
+            browser.goto(&format!("{base}/docs")).await;
+            // Swagger UI ran, fetched /openapi.json and laid out the operations.
+            browser
+                .wait_for_text(".swagger-ui .opblock-tag-section", "/")
+                .await;
+            assert!(browser.count(".swagger-ui .opblock").await > 3, "{base}");
+        }
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}

@@ -16,7 +16,7 @@ use shared::config::ConfigError;
 use shared::service::{BoxError, Service};
 use utoipa::OpenApi;
 
-pub use accounts::{create_admin, AdminOutcome};
+pub use accounts::{create_admin, AdminOutcome, Existing};
 pub use config::Config;
 pub use error::Error;
 

@@ -38,12 +38,14 @@ brewery-account button.danger { color: var(--brewery-danger, #b00020); border-co
 brewery-account .acc-badge { background: var(--brewery-accent-soft, #f6e7d3); border-radius: 999px; padding: .1rem .6rem; font-size: .8rem; font-weight: 600; }
 `;
 
+// A constructed style sheet, not a <style> element: the shell's Content-Security-Policy allows
+// no inline style. Once per page, also when the module is loaded again.
 function addStyle(id, css) {
-  if (!document.getElementById(id)) {
-    const style = document.createElement("style");
-    style.id = id;
-    style.textContent = css;
-    document.head.append(style);
+  if (!document.adoptedStyleSheets.some((sheet) => sheet.breweryId === id)) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    sheet.breweryId = id;
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
   }
 }
 

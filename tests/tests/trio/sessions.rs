@@ -404,10 +404,13 @@ async fn every_account_event_is_one_audit_line_and_one_count_without_secrets() {
     );
 
     // A role change: the command-line task makes the account an administrator.
+    let password_file = dir.path().join("admin-password");
+    std::fs::write(&password_file, "Admin-Secret-99\n").expect("the password file");
     let promoted = std::process::Command::new(trio_tests::process::binary("tasks"))
-        .args(["users", "create-admin", "--username", &name])
+        .args(["users", "create-admin", "--promote", "--username", &name])
         .args(["--email", &format!("{name}@example.com")])
-        .args(["--password", "Admin-Secret-99"])
+        .arg("--password-file")
+        .arg(&password_file)
         .current_dir(dir.path())
         .env(database.0, &database.1)
         .env("LOG_FORMAT", "json")

@@ -10,6 +10,7 @@ use shared::client::ClientAddress;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
+use shared::headers::NoStore;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
@@ -65,6 +66,19 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
 #[rocket::post("/api/users/login", data = "<fields>")]
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
+    client: ClientAddress,
+    audit: Audit<'_>,
+    fields: Fields,
+    pool: &State<Pool>,
+    hashing: &State<Hashing>,
+    policy: &State<TokenPolicy>,
+    throttle: &State<LoginThrottle>,
+) -> NoStore<Result<Json<TokenBody>, Error>> {
+    NoStore(log_in(client, audit, fields, pool, hashing, policy, throttle).await)
+}
+
+/// The login itself; [`login`] answers it with `no-store`, the token being a secret.
+async fn log_in(
     client: ClientAddress,
     audit: Audit<'_>,
     fields: Fields,
@@ -222,6 +236,15 @@ pub async fn logout(
         (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
 #[rocket::post("/api/users/check_token", data = "<fields>")]
 pub async fn check_token(
+    header: AuthorizationToken,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> NoStore<Result<Json<User>, Error>> {
+    NoStore(token_owner(header, fields, pool).await)
+}
+
+/// The check itself; [`check_token`] answers it with `no-store`.
+async fn token_owner(
     header: AuthorizationToken,
     fields: Fields,
     pool: &State<Pool>,
