@@ -164,6 +164,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 fn main() -> ExitCode {
     // `.env` first, so that it also sets the command line's variables (EDGE_PORT, …).
     shared::startup::prepare();
+    // As for every other setting, an empty variable (as .env.example has them) means unset.
+    for name in [
+        "EDGE_ADDRESS",
+        "EDGE_PORT",
+        "EDGE_HTTP_PORT",
+        "EDGE_CERT",
+        "EDGE_KEY",
+    ] {
+        if std::env::var_os(name).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => return serve_all::run(),
