@@ -72,7 +72,7 @@ impl Config {
 }
 
 /// The template with its `${…}` filled in; nginx's own `$variables` are left as they are.
-pub fn render(config: &Config, instance: &str) -> String {
+pub fn render(config: &Config, instance: &str, logs: Logs) -> String {
     let address = match config.address {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
@@ -89,6 +89,13 @@ pub fn render(config: &Config, instance: &str) -> String {
         .replace("${EDGE_KEY}", &config.tls.key.display().to_string())
         .replace("${EDGE_PROXY_BIND}", &proxy_bind)
         .replace("${EDGE_INSTANCE}", instance)
+        .replace(
+            "${EDGE_ACCESS_LOG}",
+            match logs {
+                Logs::Terminal => "/dev/stdout brewery_edge",
+                Logs::Quiet => "off",
+            },
+        )
         .replace("${USERS_UPSTREAM}", &config.upstreams.users)
         .replace("${BEERS_UPSTREAM}", &config.upstreams.beers)
         .replace("${ORDERS_UPSTREAM}", &config.upstreams.orders)
@@ -322,13 +329,12 @@ impl Edge {
             std::fs::create_dir_all(temp.join(dir))?;
         }
         let instance = format!("{:032x}", rand_u128());
-        std::fs::write(prefix.join("edge.conf"), render(config, &instance))?;
+        std::fs::write(prefix.join("edge.conf"), render(config, &instance, logs))?;
         let user = worker_user(&temp)?;
         let p = prefix.display();
-        let (error_log, access_log) = match logs {
-            // The path without its query string: queries may carry what is not for logs.
-            Logs::Terminal => ("stderr".to_owned(), "/dev/stdout brewery_edge".to_owned()),
-            Logs::Quiet => (format!("{p}/error.log"), "off".to_owned()),
+        let error_log = match logs {
+            Logs::Terminal => "stderr".to_owned(),
+            Logs::Quiet => format!("{p}/error.log"),
         };
         let main = format!(
             "# Written by `tasks edge` for one run; the routing is deploy/nginx/edge.conf.template.\n\
@@ -339,8 +345,7 @@ impl Edge {
              {user}\
              events {{ worker_connections 512; }}\n\
              http {{\n\
-             \x20   log_format brewery_edge '$remote_addr [$time_local] \"$request_method $uri\" $status $body_bytes_sent $request_time';\n\
-             \x20   access_log {access_log};\n\
+             \x20   access_log off;\n\
              \x20   client_body_temp_path {p}/temp/client_body;\n\
              \x20   proxy_temp_path {p}/temp/proxy;\n\
              \x20   fastcgi_temp_path {p}/temp/fastcgi;\n\
@@ -467,7 +472,7 @@ mod tests {
                 storefront: "127.0.0.1:5000".into(),
             },
         };
-        let text = render(&config, "abc");
+        let text = render(&config, "abc", Logs::Terminal);
         assert!(text.contains("listen 127.0.0.1:8443 ssl;"));
         assert!(text.contains("listen 127.0.0.1:8080;"));
         assert!(text.contains("return 301 https://$host:8443$request_uri;"));
@@ -478,6 +483,7 @@ mod tests {
         assert!(text.contains("server beers:5002;"));
         assert!(text.contains("server 10.0.0.3:5003;"));
         assert!(text.contains("server 127.0.0.1:5000;"));
+        assert!(text.contains("access_log /dev/stdout brewery_edge;"));
         assert!(text.contains("$binary_remote_addr"));
         assert!(!text.contains("${"));
 
@@ -488,9 +494,11 @@ mod tests {
                 ..config
             },
             "abc",
+            Logs::Quiet,
         );
         assert!(text.contains("listen [::]:8443 ssl;"));
         assert!(text.contains("proxy_bind off;"));
+        assert!(text.contains("access_log off;"));
     }
 
     #[test]

@@ -236,7 +236,11 @@ async fn the_edge_serves_https_with_hsts_and_its_plain_port_redirects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_the_edge_makes_itself_is_json() {
-    // users accepts connections and never answers (the edge's 504), the rest are down (502).
+    // users accepts connections and never answers (the edge's 504), beers and orders are down
+    // (502), the shell is there (its unknown paths are the edge's 404).
+    let mut shell = trio_tests::browser::Storefront::start(0, storefront::Apis::same_origin())
+        .await
+        .expect("the shell starts");
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_address = silent.local_addr().unwrap().to_string();
     let held = tokio::spawn(async move {
@@ -249,7 +253,7 @@ async fn every_answer_the_edge_makes_itself_is_json() {
         users: silent_address,
         beers: nowhere(),
         orders: nowhere(),
-        storefront: nowhere(),
+        storefront: shell.url.trim_start_matches("http://").to_owned(),
     })
     .await;
     let client = edge.client(Ipv4Addr::new(127, 0, 0, 2));
@@ -264,6 +268,11 @@ async fn every_answer_the_edge_makes_itself_is_json() {
             "a service's /metrics",
             404,
             client.get(format!("{}/metrics", edge.url)),
+        ),
+        (
+            "a service's /docs",
+            404,
+            client.get(format!("{}/docs", edge.url)),
         ),
         (
             "a 70 KB body",
@@ -332,6 +341,7 @@ async fn every_answer_the_edge_makes_itself_is_json() {
 
     held.abort();
     edge.stop().await;
+    shell.stop().await;
 }
 
 /// nginx never writes a 408 itself: a body that stops arriving is cut off after
