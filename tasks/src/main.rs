@@ -25,7 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve all three services (ports 5001–5003 by default), output prefixed by service, and
-    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all.
+    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all. Unless
+    /// TRUSTED_PROXIES is set, the services believe forwarded client addresses only from
+    /// `tasks edge` (127.0.0.80).
     Serve,
     /// Put a throwaway nginx (Debian's `nginx`) in front of the running trio and a shell of its
     /// own: one HTTPS origin, configured by deploy/nginx/edge.conf.template; its plain port
@@ -120,7 +122,8 @@ enum PgCommand {
 /// What every service can be asked to do.
 #[derive(Subcommand)]
 enum ServiceCommand {
-    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003).
+    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003); unless
+    /// TRUSTED_PROXIES is set, it believes forwarded client addresses only from `tasks edge`.
     Serve,
     /// Apply pending database migrations, then exit.
     Setup,
@@ -129,8 +132,12 @@ enum ServiceCommand {
 impl ServiceCommand {
     fn run<S: service::Service>(self) -> ExitCode {
         match self {
-            // A service's process life is the same under tasks as in its own binary.
-            ServiceCommand::Serve => service::run::<S>(),
+            // A service's process life is the same under tasks as in its own binary, but for
+            // the proxy it trusts: the local edge (`tasks edge`).
+            ServiceCommand::Serve => {
+                serve_all::trust_the_local_edge_unless_told();
+                service::run::<S>()
+            }
             ServiceCommand::Setup => finish(service::setup::<S>()),
         }
     }
@@ -178,7 +185,10 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve => return serve_all::run(),
+        Command::Serve => {
+            serve_all::trust_the_local_edge_unless_told();
+            return serve_all::run();
+        }
         Command::Edge {
             address,
             port,

@@ -490,3 +490,58 @@ async fn guesses_from_many_addresses_in_parallel_across_replicas_get_the_account
     second.stop().await;
     trio.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_keeps_only_its_ten_most_recent_addresses() {
+    let trio = Trio::start().await;
+    // Registered and logged in from 127.0.0.1, then from eleven more addresses, one by one.
+    let alice = trio.customer().await;
+    for n in 50..61 {
+        let status = login_via(
+            &http_from(loopback(n)),
+            &trio.users.url,
+            None,
+            &alice.username,
+            "Secret123",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "from 127.0.0.{n}");
+    }
+    let stranger = http_from(loopback(49));
+    for _ in 0..5 {
+        login_via(
+            &stranger,
+            &trio.users.url,
+            None,
+            &alice.username,
+            "Wrong1234",
+        )
+        .await;
+    }
+    // The two oldest (127.0.0.1 and .50) share the account's spent budget; the ten newest not.
+    assert_eq!(
+        login(&trio, &alice.username, "Secret123").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let oldest_kept_out = login_via(
+        &http_from(loopback(50)),
+        &trio.users.url,
+        None,
+        &alice.username,
+        "Secret123",
+    )
+    .await;
+    assert_eq!(oldest_kept_out, StatusCode::TOO_MANY_REQUESTS);
+    for n in 51..61 {
+        let status = login_via(
+            &http_from(loopback(n)),
+            &trio.users.url,
+            None,
+            &alice.username,
+            "Secret123",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "from 127.0.0.{n}");
+    }
+    trio.stop().await;
+}

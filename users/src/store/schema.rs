@@ -38,7 +38,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_known_clients (user_id, client) {
+    login_known_clients (id) {
+        id -> BigInt,
         user_id -> BigInt,
         client -> Text,
         time_last_login -> Timestamp,
