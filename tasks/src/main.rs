@@ -30,11 +30,35 @@ enum Command {
     /// `tasks edge` (127.0.0.80).
     Serve,
     /// Put a throwaway nginx (Debian's `nginx`) in front of the running trio and a shell of its
-    /// own: one origin, configured by deploy/nginx/edge.conf.template; files under target/edge.
+    /// own: one HTTPS origin, configured by deploy/nginx/edge.conf.template; its plain port
+    /// redirects to HTTPS. Files under target/edge/<port>, its certificate under target/edge/tls.
     Edge {
-        /// Where the edge listens.
-        #[arg(long, env = "EDGE_PORT", default_value_t = 8080)]
+        /// The address both ports listen on (0.0.0.0 for every interface).
+        #[arg(long, env = "EDGE_ADDRESS", default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+        /// HTTPS.
+        #[arg(long, env = "EDGE_PORT", default_value_t = 8443)]
         port: u16,
+        /// Plain HTTP, which redirects to HTTPS.
+        #[arg(long, env = "EDGE_HTTP_PORT", default_value_t = 8080)]
+        http_port: u16,
+        /// A certificate (PEM, with its chain) instead of the one made for localhost.
+        #[arg(long, env = "EDGE_CERT", requires = "key")]
+        cert: Option<std::path::PathBuf>,
+        /// The certificate's key (PEM).
+        #[arg(long, env = "EDGE_KEY", requires = "cert")]
+        key: Option<std::path::PathBuf>,
+    },
+    /// Make a certificate for the edge (localhost, 127.0.0.1, ::1 and any --name), signed by a
+    /// CA made for it alone: ca.pem (to trust), cert.pem and key.pem (for nginx). Compose
+    /// mounts deploy/compose/tls.
+    EdgeCert {
+        /// Where the files go.
+        #[arg(long, default_value = "deploy/compose/tls")]
+        dir: std::path::PathBuf,
+        /// Another host name or address the certificate is for (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
     },
     /// Serve only the storefront's shell page (STOREFRONT_ADDRESS, STOREFRONT_PORT).
     Storefront {
@@ -165,16 +189,45 @@ enum BeersCommand {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `.env` first, so that it also sets the command line's variables (EDGE_PORT, …).
     shared::startup::prepare();
+    // As for every other setting, an empty variable (as .env.example has them) means unset.
+    for name in [
+        "EDGE_ADDRESS",
+        "EDGE_PORT",
+        "EDGE_HTTP_PORT",
+        "EDGE_CERT",
+        "EDGE_KEY",
+    ] {
+        if std::env::var_os(name).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
+    let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => {
             serve_all::trust_the_local_edge_unless_told();
             return serve_all::run();
         }
-        Command::Edge { port } => tokio::runtime::Runtime::new()
+        Command::Edge {
+            address,
+            port,
+            http_port,
+            cert,
+            key,
+        } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
-            .and_then(|runtime| runtime.block_on(shop::edge(port))),
+            .and_then(|runtime| {
+                runtime.block_on(shop::edge(shop::EdgeOptions {
+                    address,
+                    port,
+                    http_port,
+                    tls: cert
+                        .zip(key)
+                        .map(|(cert, key)| tasks::edge::Tls { cert, key }),
+                }))
+            }),
+        Command::EdgeCert { dir, names } => edge_cert(&dir, &names),
         Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
             .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
@@ -346,6 +399,17 @@ fn make_admin(
         users::AdminOutcome::Promoted => "is now an administrator (its password is unchanged)",
     };
     println!("user {} (id {}) {done}", user.username, user.id);
+    Ok(())
+}
+
+fn edge_cert(dir: &std::path::Path, names: &[String]) -> Result<(), BoxError> {
+    let made = tasks::edge::LocalCertificate::make(dir, names)?;
+    println!(
+        "wrote {} and {} (for nginx) and {} (the CA to trust)",
+        made.cert.display(),
+        made.key.display(),
+        made.ca.display()
+    );
     Ok(())
 }
 

@@ -117,16 +117,20 @@ impl Shop {
             .expect("the storefront starts");
         let address = |url: &str| url.trim_start_matches("http://").to_owned();
         let upstreams = tasks::edge::Upstreams {
-            edge_port: free_port(),
             users: address(&trio.users.url),
             beers: address(&trio.beers.url),
             orders: address(&trio.orders.url),
             storefront: address(&storefront.url),
         };
         let prefix = trio.dir.path().join("edge");
-        std::fs::create_dir_all(&prefix).expect("the edge's folder");
         let edge = tokio::task::spawn_blocking(move || {
-            tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
+            let config = tasks::edge::Config::local(
+                free_port(),
+                free_port(),
+                &prefix.join("tls"),
+                upstreams,
+            )?;
+            tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Quiet)
         })
         .await
         .expect("the edge starts")
@@ -214,6 +218,8 @@ impl Browser {
         .collect::<Vec<_>>();
         let capabilities = json!({
             "browserName": "chrome",
+            // The edge's certificate is made per test by a CA of its own (test-only).
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {"binary": chromium, "args": args},
             // The console, for the Content-Security-Policy violations it reports.
             "goog:loggingPrefs": {"browser": "ALL"},

@@ -13,6 +13,7 @@
 mod beers;
 mod conventions;
 mod cors;
+mod edge;
 mod fragments;
 mod full_disk;
 mod neighbours;
