@@ -265,10 +265,15 @@ impl Trio {
         let username = unique("admin");
         let pool = self.users.pool.clone();
         let name = username.clone();
-        let (user, _) =
-            users::create_admin(&pool, &name, &format!("{name}@example.com"), "Admin1234")
-                .await
-                .expect("create_admin succeeds");
+        let (user, _) = users::create_admin(
+            &pool,
+            &name,
+            &format!("{name}@example.com"),
+            "Admin1234",
+            users::Existing::Refuse,
+        )
+        .await
+        .expect("create_admin succeeds");
         let token = self.login(&username, "Admin1234").await;
         Account {
             id: user.id,

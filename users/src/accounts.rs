@@ -12,6 +12,7 @@ use shared::{ApiError, FieldErrors};
 
 use shared::client::ClientAddress;
 
+use crate::audit::{self, Event, Outcome};
 use crate::domain::{Email, LoginThrottle, Password, PersonName, TokenHash, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -110,23 +111,65 @@ pub enum AdminOutcome {
     Promoted,
 }
 
-/// Makes an existing account an administrator (its password and address are then left as
-/// they are), or registers a new one as an administrator, named "Administrator".
+/// What `create_admin` may do when the username belongs to an account already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse: anyone can register a name before the administrator is made, and must not
+    /// become the administrator that way.
+    Refuse,
+    /// Make it an administrator, if its address is the one given (`--promote`).
+    Promote,
+}
+
+/// Why `create_admin` changed nothing, by the field that decided it.
+fn refusal(field: &str, problem: &str) -> Error {
+    let mut error = ApiError::invalid_field(field, problem);
+    error.message = "The existing account was not changed".into();
+    error.into()
+}
+
+/// Registers a new account as an administrator, named "Administrator". An account that has
+/// the username already is refused unless `existing` is [`Existing::Promote`] and its address
+/// is `email` (compared as registration compares addresses: trimmed, in lower case); then it
+/// is made an administrator, its password and address left as they are. Every refusal names
+/// the field and why; nothing is changed then.
 pub async fn create_admin(
     pool: &Pool,
     username: &str,
     email: &str,
     password: &str,
+    existing: Existing,
 ) -> Result<(User, AdminOutcome), Error> {
     if let Ok(name) = Username::parse(username) {
+        let given = Email::parse(email).ok();
         let promoted = run(pool, move |conn| -> Result<Option<UserRow>, Error> {
-            match store::user_by_username(conn, name.as_str())? {
-                Some(row) => Ok(Some(store::make_admin(conn, row.id)?)),
-                None => Ok(None),
+            let Some(row) = store::user_by_username(conn, name.as_str())? else {
+                return Ok(None);
+            };
+            if existing == Existing::Refuse {
+                return Err(refusal(
+                    "username",
+                    "belongs to an existing account; --promote makes it an administrator",
+                ));
             }
+            let theirs = Email::parse(&row.email).ok();
+            if given.is_none() || given != theirs {
+                return Err(refusal(
+                    "mail",
+                    "is not the address of the existing account",
+                ));
+            }
+            Ok(Some(store::make_admin(conn, row.id)?))
         })
         .await?;
         if let Some(row) = promoted {
+            audit::log(
+                Event::RoleChange,
+                Outcome::Promoted,
+                &row.username,
+                "local",
+                None,
+            );
             return Ok((row.to_user(), AdminOutcome::Promoted));
         }
     }
@@ -146,6 +189,13 @@ pub async fn create_admin(
         Role::Administrator,
     )
     .await?;
+    audit::log(
+        Event::RoleChange,
+        Outcome::Created,
+        &user.username,
+        "local",
+        None,
+    );
     Ok((user, AdminOutcome::Created))
 }
 

@@ -10,10 +10,12 @@ use shared::client::ClientAddress;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
+use shared::headers::NoStore;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, Admission};
+use crate::audit::{Audit, Event, Outcome as Audited};
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -62,8 +64,23 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
         (status = 429, description = "Too many failed logins for this username or from this client; see Retry-After",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a login is allowed again")))))]
 #[rocket::post("/api/users/login", data = "<fields>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     client: ClientAddress,
+    audit: Audit<'_>,
+    fields: Fields,
+    pool: &State<Pool>,
+    hashing: &State<Hashing>,
+    policy: &State<TokenPolicy>,
+    throttle: &State<LoginThrottle>,
+) -> NoStore<Result<Json<TokenBody>, Error>> {
+    NoStore(log_in(client, audit, fields, pool, hashing, policy, throttle).await)
+}
+
+/// The login itself; [`login`] answers it with `no-store`, the token being a secret.
+async fn log_in(
+    client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
     hashing: &State<Hashing>,
@@ -81,9 +98,16 @@ pub async fn login(
     }
 
     // A name no account can have (too long, a character outside the username alphabet, a
-    // NUL) is answered at once, as an unknown user is, and leaves no trace: nothing stored,
-    // so a flood of 65,000-byte names cannot grow the attempts table.
+    // NUL) is answered at once, as an unknown user is, and leaves no trace in the database:
+    // nothing stored, so a flood of 65,000-byte names cannot grow the attempts table. (The
+    // audit line cuts the name it logs.)
     let Ok(name) = Username::parse(&username) else {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
     // Attempts are counted by the name's key, so `Alice`, `ALICE` and `alice` share one limit.
@@ -92,9 +116,15 @@ pub async fn login(
     let (attempt, account) = match admission {
         Admission::Check { attempt, account } => (attempt, account),
         Admission::Refused(wait) => {
+            audit.record(
+                Event::Login,
+                Audited::Throttled,
+                &username,
+                &client.to_string(),
+            );
             return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
                 .with_header("Retry-After", retry_after_secs(wait).to_string())
-                .into())
+                .into());
         }
     };
     let account = match account {
@@ -113,6 +143,12 @@ pub async fn login(
     let verified = hashing.verify(password, stored_hash).await?;
     // A failed attempt stays recorded: it is the failure the throttle counts.
     let Some(account) = account.filter(|_| verified) else {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
 
@@ -128,6 +164,12 @@ pub async fn login(
         expires,
     )
     .await?;
+    audit.record(
+        Event::Login,
+        Audited::Success,
+        &username,
+        &client.to_string(),
+    );
     Ok(Json(TokenBody {
         token: token.as_str().to_owned(),
     }))
@@ -175,12 +217,20 @@ impl<'r> FromRequest<'r> for AuthorizationToken {
 #[rocket::post("/api/users/logout", data = "<fields>")]
 pub async fn logout(
     header: AuthorizationToken,
+    client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
 ) -> Result<Json<bool>, Error> {
     let hash = presented_token(&fields, &header)?;
-    let revoked = run(pool, move |conn| store::delete_token(conn, &hash)).await?;
-    if revoked {
+    let ended = run(pool, move |conn| store::end_session(conn, &hash)).await?;
+    if let Some(owner) = ended {
+        audit.record(
+            Event::Logout,
+            Audited::Success,
+            &owner.username,
+            &client.to_string(),
+        );
         Ok(Json(true))
     } else {
         Err(ApiError::not_found(UNKNOWN_TOKEN).into())
@@ -200,6 +250,15 @@ pub async fn logout(
         (status = 404, description = "Unknown, revoked or expired token", body = ErrorBody)))]
 #[rocket::post("/api/users/check_token", data = "<fields>")]
 pub async fn check_token(
+    header: AuthorizationToken,
+    fields: Fields,
+    pool: &State<Pool>,
+) -> NoStore<Result<Json<User>, Error>> {
+    NoStore(token_owner(header, fields, pool).await)
+}
+
+/// The check itself; [`check_token`] answers it with `no-store`.
+async fn token_owner(
     header: AuthorizationToken,
     fields: Fields,
     pool: &State<Pool>,

@@ -395,3 +395,56 @@ pub fn forget_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), DbError> 
         Ok(())
     })
 }
+
+/// Sets a new password hash for the owner of the live token `keep` and ends every other
+/// session of that account, in one transaction: no session that was open before the change
+/// outlives it, except the caller's. `false` when `keep` is no longer live (nothing changed).
+pub fn change_password(
+    conn: &mut AnyConnection,
+    keep: &TokenHash,
+    password_hash: &str,
+) -> Result<bool, DbError> {
+    write_transaction(conn, |conn| {
+        let Some(owner) = user_by_token(conn, keep)? else {
+            return Ok(false);
+        };
+        diesel::update(users::table.find(owner.id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::time_modified.eq(shared::time::now()),
+            ))
+            .execute(conn)?;
+        diesel::delete(
+            tokens::table
+                .filter(tokens::user_id.eq(owner.id))
+                .filter(tokens::token_hash.ne(keep.as_str())),
+        )
+        .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// Ends every session of the owner of the live token `any`, that one too; the owner, or
+/// `None` when `any` is not live.
+pub fn end_every_session(
+    conn: &mut AnyConnection,
+    any: &TokenHash,
+) -> Result<Option<UserRow>, DbError> {
+    write_transaction(conn, |conn| {
+        let Some(owner) = user_by_token(conn, any)? else {
+            return Ok(None);
+        };
+        diesel::delete(tokens::table.filter(tokens::user_id.eq(owner.id))).execute(conn)?;
+        Ok(Some(owner))
+    })
+}
+
+/// The owner of a token that is live now, and revokes it (as [`delete_token`]): for a logout
+/// that says whose session ended.
+pub fn end_session(conn: &mut AnyConnection, hash: &TokenHash) -> Result<Option<UserRow>, DbError> {
+    write_transaction(conn, |conn| {
+        let owner = user_by_token(conn, hash)?;
+        diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
+        Ok(owner)
+    })
+}
