@@ -9,6 +9,7 @@ pub mod cors;
 pub mod db;
 pub mod dto;
 pub mod error;
+pub mod idempotency;
 pub mod input;
 pub mod money;
 pub mod ops;
