@@ -45,7 +45,7 @@ impl LossyProxy {
             let mut connections = 0usize;
             while let Ok((client, _)) = listener.accept().await {
                 connections += 1;
-                let lose = connections % drop_every == 0;
+                let lose = connections.is_multiple_of(drop_every);
                 let dropped = counted.clone();
                 tokio::spawn(async move {
                     let Ok(upstream) =
@@ -83,6 +83,8 @@ struct Tally {
     unavailable: AtomicUsize,
     busy: AtomicUsize,
     replayed: AtomicUsize,
+    /// Intended writes that got their answer.
+    answered: AtomicUsize,
 }
 
 /// Sends the request until it gets an answer that is not a transport error, a 503 or a 409
@@ -126,6 +128,7 @@ async fn until_answered(
         if replayed {
             tally.replayed.fetch_add(1, Ordering::Relaxed);
         }
+        tally.answered.fetch_add(1, Ordering::SeqCst);
         return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
     }
     panic!("no answer after 2000 attempts");
@@ -360,37 +363,45 @@ async fn idempotency_keys_keep_every_intended_write_exactly_once_under_faults() 
         }
     };
 
-    // The faults, one after another until the writes are done: a database crash and restart
-    // (PostgreSQL only), then a SIGKILL of orders and its start again.
+    // The faults, paced by the writes (not by time, so a fast or slow machine sees the same
+    // number): after every 30 answered writes, from the 10th on, a database crash and restart
+    // (`-m immediate`; PostgreSQL only, every other fault there), or a SIGKILL of orders and
+    // its start again. Counted are the faults that began while writes were still being made.
+    let tally = Arc::new(Tally::default());
     let done = Arc::new(AtomicBool::new(false));
     let faults = {
-        let (done, orders, server) = (done.clone(), orders.clone(), server.clone());
+        let (done, orders, server, tally) =
+            (done.clone(), orders.clone(), server.clone(), tally.clone());
         tokio::spawn(async move {
             let (mut restarts, mut kills) = (0, 0);
-            while !done.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                if let Some(server) = &server {
-                    let server = server.clone();
-                    tokio::task::spawn_blocking(move || {
-                        server.0.halt("immediate").unwrap();
-                        server.0.resume().unwrap();
-                    })
-                    .await
-                    .unwrap();
-                    restarts += 1;
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
+            for (n, threshold) in (10..230).step_by(30).enumerate() {
+                while tally.answered.load(Ordering::SeqCst) < threshold {
+                    if done.load(Ordering::SeqCst) {
+                        return (restarts, kills);
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                if done.load(Ordering::SeqCst) {
-                    break;
+                match &server {
+                    Some(server) if n % 2 == 0 => {
+                        let server = server.clone();
+                        tokio::task::spawn_blocking(move || {
+                            server.0.halt("immediate").unwrap();
+                            server.0.resume().unwrap();
+                        })
+                        .await
+                        .unwrap();
+                        restarts += 1;
+                    }
+                    _ => {
+                        orders.lock().await.kill_and_restart().await;
+                        kills += 1;
+                    }
                 }
-                orders.lock().await.kill_and_restart().await;
-                kills += 1;
             }
             (restarts, kills)
         })
     };
 
-    let tally = Arc::new(Tally::default());
     let http = unpooled();
     let beers_url = beers.url.clone();
 
@@ -524,8 +535,11 @@ async fn idempotency_keys_keep_every_intended_write_exactly_once_under_faults() 
         tally.replayed.load(Ordering::SeqCst),
     );
     assert!(dropped > 0, "the proxy dropped answers");
-    assert!(kills > 0, "orders was killed");
-    assert!(!on_postgres || restarts > 0, "the database restarted");
+    assert!(kills >= 2, "orders was killed while writes were made");
+    assert!(
+        !on_postgres || restarts >= 2,
+        "the database restarted while writes were made"
+    );
     assert!(
         tally.replayed.load(Ordering::SeqCst) > 0,
         "some retries were answered with the kept write's answer"
