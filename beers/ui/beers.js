@@ -55,12 +55,14 @@ brewery-catalogue .cat-detail dd { margin: 0; }
 brewery-catalogue .cat-unavailable { padding: 1rem; border-radius: var(--brewery-radius, 12px); background: #fdecea; color: #7a1010; font-weight: 600; }
 `;
 
+// A constructed style sheet, not a <style> element: the shell's Content-Security-Policy allows
+// no inline style. Once per page, also when the module is loaded again.
 function addStyle(id, css) {
-  if (!document.getElementById(id)) {
-    const style = document.createElement("style");
-    style.id = id;
-    style.textContent = css;
-    document.head.append(style);
+  if (!document.adoptedStyleSheets.some((sheet) => sheet.breweryId === id)) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    sheet.breweryId = id;
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
   }
 }
 

@@ -39,12 +39,14 @@ brewery-cart, brewery-orders { display: block; }
 .ord-past td.num, .ord-past th.num { text-align: right; }
 `;
 
+// A constructed style sheet, not a <style> element: the shell's Content-Security-Policy allows
+// no inline style. Once per page, also when the module is loaded again.
 function addStyle(id, css) {
-  if (!document.getElementById(id)) {
-    const style = document.createElement("style");
-    style.id = id;
-    style.textContent = css;
-    document.head.append(style);
+  if (!document.adoptedStyleSheets.some((sheet) => sheet.breweryId === id)) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    sheet.breweryId = id;
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
   }
 }
 

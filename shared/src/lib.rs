@@ -3,12 +3,14 @@
 pub mod auth;
 #[cfg(feature = "dev-tools")]
 pub mod cargo;
+pub mod client;
 pub mod clients;
 pub mod config;
 pub mod cors;
 pub mod db;
 pub mod dto;
 pub mod error;
+pub mod headers;
 pub mod idempotency;
 pub mod input;
 pub mod money;

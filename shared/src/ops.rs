@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{Build, Rocket, State};
 use rocket::{Request, Response};
-use rocket_prometheus::prometheus::{IntGauge, IntGaugeVec, Opts};
+use rocket_prometheus::prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use rocket_prometheus::PrometheusMetrics;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -74,6 +74,16 @@ fn docs_page() -> Result<rocket::response::content::RawHtml<String>, ApiError> {
     }
 }
 
+/// Swagger UI's files under `/docs/` and the document at `/openapi.json`. The online validator
+/// is off: its badge is an image from another origin, which the docs' policy does not allow
+/// (and which would tell that origin where the docs are).
+fn docs_assets(api: OpenApiDoc) -> SwaggerUi {
+    SwaggerUi::new("/docs/<_..>")
+        .url("/openapi.json", api)
+        // A config without a URL: the crate then fills in (and serves) the document's URL.
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(health, ready))]
 pub struct OperationsApi;
@@ -130,6 +140,10 @@ impl Fairing for PoolGauge {
     }
 }
 
+/// Counters of a service's own, exported in its `/metrics` beside the shared ones: the service
+/// manages them in its `mount`, before [`stage`] builds the registry of the instance.
+pub struct ServiceCounters(pub Vec<IntCounterVec>);
+
 /// Everything a service has beside its own API: request conventions, JSON catchers,
 /// operational routes, `/metrics`, `/openapi.json` and the offline docs page at `/docs`.
 pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) -> Rocket<Build> {
@@ -143,6 +157,13 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         .register(Box::new(crate::clients::UPSTREAM_CALLS.clone()))
     {
         tracing::error!(%error, "cannot export the upstream call counter");
+    }
+    if let Some(ServiceCounters(counters)) = rocket.state::<ServiceCounters>() {
+        for counter in counters {
+            if let Err(error) = metrics.registry().register(Box::new(counter.clone())) {
+                tracing::error!(%error, "cannot export a counter of the service");
+            }
+        }
     }
     let pool_gauge = IntGaugeVec::new(
         Opts::new(
@@ -203,6 +224,6 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         .attach(metrics.clone())
         .mount("/metrics", metrics)
         .mount("/", rocket::routes![health, ready, root, docs_page])
-        .mount("/", SwaggerUi::new("/docs/<_..>").url("/openapi.json", api))
+        .mount("/", docs_assets(api))
         .register("/", crate::error::catchers())
 }

@@ -25,14 +25,40 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve all three services (ports 5001–5003 by default), output prefixed by service, and
-    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all.
+    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all. Unless
+    /// TRUSTED_PROXIES is set, the services believe forwarded client addresses only from
+    /// `tasks edge` (127.0.0.80).
     Serve,
     /// Put a throwaway nginx (Debian's `nginx`) in front of the running trio and a shell of its
-    /// own: one origin, configured by deploy/nginx/edge.conf.template; files under target/edge.
+    /// own: one HTTPS origin, configured by deploy/nginx/edge.conf.template; its plain port
+    /// redirects to HTTPS. Files under target/edge/<port>, its certificate under target/edge/tls.
     Edge {
-        /// Where the edge listens.
-        #[arg(long, env = "EDGE_PORT", default_value_t = 8080)]
+        /// The address both ports listen on (0.0.0.0 for every interface).
+        #[arg(long, env = "EDGE_ADDRESS", default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+        /// HTTPS.
+        #[arg(long, env = "EDGE_PORT", default_value_t = 8443)]
         port: u16,
+        /// Plain HTTP, which redirects to HTTPS.
+        #[arg(long, env = "EDGE_HTTP_PORT", default_value_t = 8080)]
+        http_port: u16,
+        /// A certificate (PEM, with its chain) instead of the one made for localhost.
+        #[arg(long, env = "EDGE_CERT", requires = "key")]
+        cert: Option<std::path::PathBuf>,
+        /// The certificate's key (PEM).
+        #[arg(long, env = "EDGE_KEY", requires = "cert")]
+        key: Option<std::path::PathBuf>,
+    },
+    /// Make a certificate for the edge (localhost, 127.0.0.1, ::1 and any --name), signed by a
+    /// CA made for it alone: ca.pem (to trust), cert.pem and key.pem (for nginx). Compose
+    /// mounts deploy/compose/tls.
+    EdgeCert {
+        /// Where the files go.
+        #[arg(long, default_value = "deploy/compose/tls")]
+        dir: std::path::PathBuf,
+        /// Another host name or address the certificate is for (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
     },
     /// Serve only the storefront's shell page (STOREFRONT_ADDRESS, STOREFRONT_PORT).
     Storefront {
@@ -96,7 +122,8 @@ enum PgCommand {
 /// What every service can be asked to do.
 #[derive(Subcommand)]
 enum ServiceCommand {
-    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003).
+    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003); unless
+    /// TRUSTED_PROXIES is set, it believes forwarded client addresses only from `tasks edge`.
     Serve,
     /// Apply pending database migrations, then exit.
     Setup,
@@ -105,8 +132,12 @@ enum ServiceCommand {
 impl ServiceCommand {
     fn run<S: service::Service>(self) -> ExitCode {
         match self {
-            // A service's process life is the same under tasks as in its own binary.
-            ServiceCommand::Serve => service::run::<S>(),
+            // A service's process life is the same under tasks as in its own binary, but for
+            // the proxy it trusts: the local edge (`tasks edge`).
+            ServiceCommand::Serve => {
+                serve_all::trust_the_local_edge_unless_told();
+                service::run::<S>()
+            }
             ServiceCommand::Setup => finish(service::setup::<S>()),
         }
     }
@@ -116,15 +147,35 @@ impl ServiceCommand {
 enum UsersCommand {
     #[command(flatten)]
     Service(ServiceCommand),
-    /// Create an administrator, or make an existing account one.
-    CreateAdmin {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
-    },
+    /// Create an administrator, or (with --promote) make an existing account one.
+    ///
+    /// The password is asked for on the terminal without echo, or read from the first line of
+    /// standard input (--password-stdin) or of a file (--password-file); never from the command
+    /// line, where the process list and the shell history would show it.
+    CreateAdmin(CreateAdmin),
+}
+
+#[derive(clap::Args)]
+struct CreateAdmin {
+    /// The administrator's username.
+    #[arg(long)]
+    username: String,
+    /// The administrator's e-mail address (with --promote: the existing account's).
+    #[arg(long)]
+    email: String,
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from the first line of this file (for scripts).
+    #[arg(long, value_name = "PATH")]
+    password_file: Option<std::path::PathBuf>,
+    /// An account with this username exists already: make it an administrator, if --email is
+    /// its address (its password stays as it is). Without it such an account is refused.
+    #[arg(long)]
+    promote: bool,
+    /// Refused: kept only to say so, without echoing the value.
+    #[arg(long, hide = true, num_args = 0..=1)]
+    password: Option<Option<String>>,
 }
 
 #[derive(Subcommand)]
@@ -138,13 +189,45 @@ enum BeersCommand {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `.env` first, so that it also sets the command line's variables (EDGE_PORT, …).
     shared::startup::prepare();
+    // As for every other setting, an empty variable (as .env.example has them) means unset.
+    for name in [
+        "EDGE_ADDRESS",
+        "EDGE_PORT",
+        "EDGE_HTTP_PORT",
+        "EDGE_CERT",
+        "EDGE_KEY",
+    ] {
+        if std::env::var_os(name).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
+    let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve => return serve_all::run(),
-        Command::Edge { port } => tokio::runtime::Runtime::new()
+        Command::Serve => {
+            serve_all::trust_the_local_edge_unless_told();
+            return serve_all::run();
+        }
+        Command::Edge {
+            address,
+            port,
+            http_port,
+            cert,
+            key,
+        } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
-            .and_then(|runtime| runtime.block_on(shop::edge(port))),
+            .and_then(|runtime| {
+                runtime.block_on(shop::edge(shop::EdgeOptions {
+                    address,
+                    port,
+                    http_port,
+                    tls: cert
+                        .zip(key)
+                        .map(|(cert, key)| tasks::edge::Tls { cert, key }),
+                }))
+            }),
+        Command::EdgeCert { dir, names } => edge_cert(&dir, &names),
         Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
             .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
@@ -156,13 +239,8 @@ fn main() -> ExitCode {
         } => return command.run::<beers::Beers>(),
         Command::Orders { command } => return command.run::<orders::Orders>(),
         Command::Users {
-            command:
-                UsersCommand::CreateAdmin {
-                    username,
-                    email,
-                    password,
-                },
-        } => create_admin(&username, &email, &password),
+            command: UsersCommand::CreateAdmin(args),
+        } => return create_admin(args),
         Command::Beers {
             command: BeersCommand::Seed,
         } => seed(),
@@ -197,10 +275,107 @@ fn finish(result: Result<(), BoxError>) -> ExitCode {
     }
 }
 
-fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxError> {
-    let (_, pool) = service::open::<users::Users>()?;
-    let created = tokio::runtime::Runtime::new()?
-        .block_on(users::create_admin(&pool, username, email, password));
+/// The ways to give create-admin a password, for the messages that need to list them.
+const PASSWORD_WAYS: &str = "type it at the prompt (on a terminal), or give --password-stdin \
+     (first line of standard input) or --password-file PATH";
+
+/// `tasks users create-admin`: exit code 2 for a usage problem (a password on the command line,
+/// none given and no terminal to ask on) or bad configuration, 1 for a refusal or a failure.
+fn create_admin(args: CreateAdmin) -> ExitCode {
+    if args.password.is_some() {
+        eprintln!(
+            "error: --password is not accepted (the process list and the shell history would \
+             show it); {PASSWORD_WAYS}"
+        );
+        return ExitCode::from(2);
+    }
+    // The configuration and the database first: nobody types a password to learn that.
+    let pool = match service::open::<users::Users>() {
+        Ok((_, pool)) => pool,
+        Err(error) => return finish(Err(error)),
+    };
+    let password = match read_password(&args) {
+        Ok(password) => password,
+        Err(PasswordProblem::Usage(why)) => {
+            eprintln!("error: {why}");
+            return ExitCode::from(2);
+        }
+        Err(PasswordProblem::Failed(why)) => {
+            eprintln!("error: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let existing = if args.promote {
+        users::Existing::Promote
+    } else {
+        users::Existing::Refuse
+    };
+    finish(make_admin(
+        &pool,
+        &args.username,
+        &args.email,
+        &password,
+        existing,
+    ))
+}
+
+enum PasswordProblem {
+    /// No way to get one was given or usable (exit code 2).
+    Usage(String),
+    /// A way was given and failed.
+    Failed(String),
+}
+
+/// The password from the file, standard input or a prompt without echo; the line's end is
+/// not part of it.
+fn read_password(args: &CreateAdmin) -> Result<String, PasswordProblem> {
+    use std::io::{BufRead, IsTerminal};
+    let first_line = |text: &str| text.lines().next().unwrap_or("").to_owned();
+    if let Some(path) = &args.password_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PasswordProblem::Failed(format!(
+                "cannot read --password-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        return Ok(first_line(&text));
+    }
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| PasswordProblem::Failed(format!("cannot read standard input: {e}")))?;
+        return Ok(first_line(&line));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(PasswordProblem::Usage(format!(
+            "no password given and no terminal to ask on: {PASSWORD_WAYS}"
+        )));
+    }
+    let prompt = |text: &str| {
+        rpassword::prompt_password(text)
+            .map_err(|e| PasswordProblem::Failed(format!("cannot read the password: {e}")))
+    };
+    let password = prompt(&format!("Password for {}: ", args.username))?;
+    if prompt("The same password again: ")? != password {
+        return Err(PasswordProblem::Failed(
+            "the two passwords differ; nothing was changed".into(),
+        ));
+    }
+    Ok(password)
+}
+
+fn make_admin(
+    pool: &shared::db::Pool,
+    username: &str,
+    email: &str,
+    password: &str,
+    existing: users::Existing,
+) -> Result<(), BoxError> {
+    let created = tokio::runtime::Runtime::new()?.block_on(users::create_admin(
+        pool, username, email, password, existing,
+    ));
     let (user, outcome) = created.map_err(|e| match e {
         users::Error::Api(shared::ApiError {
             message,
@@ -221,9 +396,20 @@ fn create_admin(username: &str, email: &str, password: &str) -> Result<(), BoxEr
     })?;
     let done = match outcome {
         users::AdminOutcome::Created => "created as an administrator",
-        users::AdminOutcome::Promoted => "is now an administrator",
+        users::AdminOutcome::Promoted => "is now an administrator (its password is unchanged)",
     };
     println!("user {} (id {}) {done}", user.username, user.id);
+    Ok(())
+}
+
+fn edge_cert(dir: &std::path::Path, names: &[String]) -> Result<(), BoxError> {
+    let made = tasks::edge::LocalCertificate::make(dir, names)?;
+    println!(
+        "wrote {} and {} (for nginx) and {} (the CA to trust)",
+        made.cert.display(),
+        made.key.display(),
+        made.ca.display()
+    );
     Ok(())
 }
 

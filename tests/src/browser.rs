@@ -104,22 +104,33 @@ impl Shop {
     /// Behind the edge (nginx with deploy/nginx/edge.conf.template): one origin for the shell
     /// and every service, so no CORS at all (the services keep the default origins).
     pub async fn start_behind_the_edge() -> Shop {
-        let trio = Trio::start().await;
+        // The edge connects from the local edge's address; the trio believes only it.
+        let trio = Trio::start_with(Options {
+            trusted_proxies: shared::client::TrustedProxies::only(
+                shared::config::LOCAL_EDGE_SOURCE.into(),
+            ),
+            ..Options::default()
+        })
+        .await;
         let storefront = Storefront::start(0, storefront::Apis::same_origin())
             .await
             .expect("the storefront starts");
         let address = |url: &str| url.trim_start_matches("http://").to_owned();
         let upstreams = tasks::edge::Upstreams {
-            edge_port: free_port(),
             users: address(&trio.users.url),
             beers: address(&trio.beers.url),
             orders: address(&trio.orders.url),
             storefront: address(&storefront.url),
         };
         let prefix = trio.dir.path().join("edge");
-        std::fs::create_dir_all(&prefix).expect("the edge's folder");
         let edge = tokio::task::spawn_blocking(move || {
-            tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
+            let config = tasks::edge::Config::local(
+                free_port(),
+                free_port(),
+                &prefix.join("tls"),
+                upstreams,
+            )?;
+            tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Quiet)
         })
         .await
         .expect("the edge starts")
@@ -207,7 +218,11 @@ impl Browser {
         .collect::<Vec<_>>();
         let capabilities = json!({
             "browserName": "chrome",
+            // The edge's certificate is made per test by a CA of its own (test-only).
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {"binary": chromium, "args": args},
+            // The console, for the Content-Security-Policy violations it reports.
+            "goog:loggingPrefs": {"browser": "ALL"},
         });
         let capabilities = match capabilities {
             Value::Object(map) => map,
@@ -320,10 +335,45 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is saved");
     }
 
+    /// Ends the browser; fails the test if its console reported any Content-Security-Policy
+    /// violation during the journey (a script, style, image or call the page's policy refused).
     pub async fn close(mut self) {
+        let violations = self.policy_violations().await;
         let client = self.client.clone();
         let _ = client.close().await;
         self.kill();
+        assert!(
+            violations.is_empty(),
+            "the console reported Content-Security-Policy violations:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    /// The console's messages since the last call (chromedriver hands each out once).
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("chromedriver hands out the browser's console");
+        entries
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|entry| entry["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The console's Content-Security-Policy violations since the last look.
+    pub async fn policy_violations(&self) -> Vec<String> {
+        self.console()
+            .await
+            .into_iter()
+            .filter(|message| message.contains("Content Security Policy"))
+            .collect()
     }
 
     /// Ends chromedriver's process group (its Chromium with it), once.
@@ -332,6 +382,28 @@ impl Browser {
             let _ = killpg(Pid::from_raw(driver.id() as i32), Signal::SIGKILL);
             let _ = driver.wait();
         }
+    }
+}
+
+/// chromedriver's own command for the browser's console log (`goog:loggingPrefs`), which the
+/// W3C protocol lacks and fantoccini does not wrap.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }
 

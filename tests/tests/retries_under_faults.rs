@@ -352,6 +352,7 @@ async fn idempotency_keys_keep_every_intended_write_exactly_once_under_faults() 
             &name,
             &format!("{name}@example.com"),
             "Admin1234",
+            users::Existing::Refuse,
         )
         .await
         .unwrap();

@@ -34,7 +34,7 @@ pub async fn seed(
     concurrency: u64,
 ) -> Result<Data, BoxError> {
     let http = &launcher.http;
-    let status = Command::new(exe)
+    let mut create_admin = Command::new(exe)
         .args([
             "users",
             "create-admin",
@@ -42,12 +42,16 @@ pub async fn seed(
             ADMIN.0,
             "--email",
             ADMIN.1,
-            "--password",
-            ADMIN.2,
+            "--password-stdin",
         ])
         .envs(launcher.env("users", users.port))
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .status()?;
+        .spawn()?;
+    if let Some(mut stdin) = create_admin.stdin.take() {
+        std::io::Write::write_all(&mut stdin, format!("{}\n", ADMIN.2).as_bytes())?;
+    }
+    let status = create_admin.wait()?;
     if !status.success() {
         return Err("tasks users create-admin failed".into());
     }

@@ -354,3 +354,202 @@ async fn a_known_path_with_the_wrong_method_is_a_json_405() {
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown path stays a 404");
     trio.stop().await;
 }
+
+/// The policy header of an answer, or "" when it has none.
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_says_nosniff_and_pages_and_modules_carry_a_strict_policy() {
+    let trio = Trio::start().await;
+    for (service, base) in [
+        ("users", &trio.users.url),
+        ("beers", &trio.beers.url),
+        ("orders", &trio.orders.url),
+    ] {
+        let answers = [
+            trio.http.get(format!("{base}/health")),
+            trio.http.get(format!("{base}/ready")),
+            trio.http.get(format!("{base}/metrics")),
+            trio.http.get(format!("{base}/openapi.json")),
+            trio.http.get(format!("{base}/api/{service}/no-such-thing")),
+            trio.http.delete(format!("{base}/health")),
+            trio.http.get(format!("{base}/api/orders/")),
+            trio.http.get(format!("{base}/api/beers/")),
+            trio.http
+                .request(Method::OPTIONS, format!("{base}/health"))
+                .header("Origin", "http://127.0.0.1:5000")
+                .header("Access-Control-Request-Method", "GET"),
+        ];
+        for request in answers {
+            let response = request.send().await.unwrap();
+            let what = format!("{service}: {} {}", response.status(), response.url());
+            assert_eq!(
+                header(&response, "x-content-type-options"),
+                "nosniff",
+                "{what}"
+            );
+        }
+        for path in [
+            "/docs".to_owned(),
+            "/docs/".to_owned(),
+            "/docs/swagger-initializer.js".to_owned(),
+            "/docs/swagger-ui.css".to_owned(),
+            format!("/ui/{service}.js"),
+        ] {
+            let response = trio.http.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{service}{path}");
+            let policy = header(&response, "content-security-policy");
+            assert!(
+                policy.contains("frame-ancestors 'none'"),
+                "{service}{path}: {policy}"
+            );
+            assert!(
+                policy.contains("default-src 'none'"),
+                "{service}{path}: {policy}"
+            );
+            assert!(
+                !policy.contains("unsafe-inline"),
+                "{service}{path}: {policy}"
+            );
+            assert_eq!(
+                header(&response, "referrer-policy"),
+                "no-referrer",
+                "{service}{path}"
+            );
+            assert_eq!(
+                header(&response, "x-frame-options"),
+                "DENY",
+                "{service}{path}"
+            );
+            assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        }
+        // The docs page runs no inline script: every script is a file of its own origin.
+        let page = trio
+            .http
+            .get(format!("{base}/docs"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("<script>"), "{service}: an inline script");
+        assert!(!page.contains(" onload="), "{service}: an inline handler");
+    }
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_and_check_token_answers_are_never_stored() {
+    let trio = Trio::start().await;
+    let customer = trio.customer().await;
+    let answers = [
+        trio.users(Method::POST, "/api/users/login").form(&[
+            ("username", customer.username.as_str()),
+            ("password", "Secret123"),
+        ]),
+        trio.users(Method::POST, "/api/users/login").form(&[
+            ("username", customer.username.as_str()),
+            ("password", "Wrong1234"),
+        ]),
+        trio.users(Method::POST, "/api/users/login")
+            .form(&[("username", customer.username.as_str())]),
+        trio.users(Method::POST, "/api/users/check_token")
+            .form(&[("token", customer.token.as_str())]),
+        trio.users(Method::POST, "/api/users/check_token/")
+            .header("Authorization", format!("Bearer {}", customer.token)),
+        trio.users(Method::POST, "/api/users/check_token")
+            .form(&[("token", "no-such-token")]),
+    ];
+    let mut statuses = Vec::new();
+    for request in answers {
+        let response = request.send().await.unwrap();
+        let what = format!("{} {}", response.status(), response.url());
+        assert_eq!(header(&response, "cache-control"), "no-store", "{what}");
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            "nosniff",
+            "{what}"
+        );
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 404, 400, 200, 200, 404]);
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_field_named_method_does_not_turn_a_post_into_a_put() {
+    let trio = Trio::start().await;
+    let admin = trio.admin().await;
+    let sku = trio.create_beer(&admin, "2.50").await;
+    let (_, before) = trio.beer(&sku).await;
+    // As a PUT this would rename the beer (the admin may); as a POST it has no route.
+    let response = trio
+        .beers(Method::POST, &format!("/api/beers/{sku}"))
+        .header("Authorization", admin.token.as_str())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("_method=put&name=Overridden&price=9.99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["message"].is_string(), "{body}");
+    let (status, after) = trio.beer(&sku).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after, before, "the beer is unchanged");
+    assert_ne!(after["name"], json!("Overridden"));
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_has_a_policy_naming_the_services_and_nosniff() {
+    let trio = Trio::start().await;
+    let apis = storefront::Apis {
+        users: storefront::ApiBase::Port(trio.users.port),
+        beers: storefront::ApiBase::Port(trio.beers.port),
+        orders: storefront::ApiBase::Port(trio.orders.port),
+    };
+    let mut shell = trio_tests::browser::Storefront::start(0, apis)
+        .await
+        .unwrap();
+    let page = trio.http.get(&shell.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = header(&page, "content-security-policy");
+    for origin in [&trio.users.url, &trio.beers.url, &trio.orders.url] {
+        let expected = format!(" {origin}");
+        assert!(policy.contains(&expected), "{origin} in {policy}");
+    }
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(header(&page, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    for path in ["/shell.js", "/shop.css", "/health", "/nothing-here"] {
+        let response = trio
+            .http
+            .get(format!("{}{path}", shell.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            "nosniff",
+            "{path}"
+        );
+    }
+    let script = trio
+        .http
+        .get(format!("{}/shell.js", shell.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&script, "content-security-policy").contains("frame-ancestors 'none'"));
+    shell.stop().await;
+    trio.stop().await;
+}

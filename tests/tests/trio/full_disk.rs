@@ -181,7 +181,10 @@ async fn a_full_disk_refuses_writes_keeps_every_acknowledged_one_and_recovers_by
     })
     .await
     .unwrap();
-    users::create_admin(&pool, &name, "", "").await.unwrap();
+    let mail = format!("{name}@example.com");
+    users::create_admin(&pool, &name, &mail, "", users::Existing::Promote)
+        .await
+        .unwrap();
     let token_of = |body: Value| body["token"].as_str().unwrap().to_owned();
     let admin = token_of(api.try_login(&admin_name, "Secret123").await.1);
     let customer_name = unique("customer");

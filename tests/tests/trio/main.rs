@@ -14,6 +14,7 @@
 mod beers;
 mod conventions;
 mod cors;
+mod edge;
 mod fragments;
 mod full_disk;
 mod idempotency;
@@ -23,6 +24,7 @@ mod processes;
 mod readiness;
 mod replicas;
 mod schemas;
+mod sessions;
 mod storage;
 mod throttling;
 mod token_cache;

@@ -1,5 +1,6 @@
 //! The services as real processes: SIGTERM lets requests in flight finish; SIGKILL loses no
-//! acknowledged write; bad configuration ends a service or a task with exit code 2.
+//! acknowledged write; bad configuration ends a service or a task with exit code 2;
+//! `tasks users create-admin` takes no password on the command line and takes over no account.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use nix::sys::signal::Signal;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use trio_tests::process::{free_port, ServiceProcess};
-use trio_tests::{call, silent_address, Api, Client, Trio};
+use trio_tests::{call, silent_address, unique, Api, Client, Trio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
@@ -300,8 +301,7 @@ fn bad_configuration_ends_a_service_and_every_task_with_exit_code_2() {
                 "a",
                 "--email",
                 "b",
-                "--password",
-                "c",
+                "--password-stdin",
             ],
             "USERS_TOKEN_TTL",
         ),
@@ -319,4 +319,240 @@ fn bad_configuration_ends_a_service_and_every_task_with_exit_code_2() {
     }
     // Nothing was created on the way out.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// What `tasks users create-admin ARGS` did on the trio's users database, with `stdin` as its
+/// standard input (none: nothing to read, as in a script without input): exit code, stdout,
+/// stderr.
+async fn create_admin(
+    trio: &Trio,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let url = match &trio.databases.users.url {
+        shared::db::DatabaseUrl::Postgres(url) => url.clone(),
+        shared::db::DatabaseUrl::Sqlite(path) => path.display().to_string(),
+    };
+    let args: Vec<String> = ["users", "create-admin"]
+        .iter()
+        .chain(args)
+        .map(|arg| arg.to_string())
+        .collect();
+    let stdin = stdin.map(str::to_owned);
+    let dir = trio.dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(trio_tests::process::binary("tasks"))
+            .args(&args)
+            .current_dir(dir)
+            .env("USERS_DATABASE_URL", url)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tasks runs");
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes())
+                .expect("the input is written");
+        }
+        let output = child.wait_with_output().expect("tasks ends");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("tasks is waited for")
+}
+
+/// Whether `username` logs in with `password`, and is an administrator then.
+async fn logs_in_as_admin(trio: &Trio, username: &str, password: &str) -> Option<bool> {
+    let (status, body) = trio.try_login(username, password).await;
+    if status != StatusCode::OK {
+        return None;
+    }
+    let token = body["token"].as_str().expect("a token");
+    let (status, user) = trio.check_token(token).await;
+    assert_eq!(status, StatusCode::OK);
+    user["is_admin"].as_bool()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_admin_takes_over_an_existing_account_only_with_promote_and_its_address() {
+    let trio = Trio::start().await;
+    // Someone registers the name first, with a password of their own.
+    let name = unique("admin");
+    let mail = format!("{name}@example.com");
+    let (status, _) = trio
+        .register([
+            ("username", name.as_str()),
+            ("mail", mail.as_str()),
+            ("first_name", "Early"),
+            ("last_name", "Bird"),
+            ("password", "Squatter1"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let admin_password = Some("Admin1234\n");
+
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &["--username", &name, "--email", &mail, "--password-stdin"],
+        admin_password,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not changed") && stderr.contains("--promote"),
+        "{stderr}"
+    );
+    assert_eq!(
+        logs_in_as_admin(&trio, &name, "Squatter1").await,
+        Some(false)
+    );
+
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &name,
+            "--email",
+            "someone.else@example.com",
+            "--password-stdin",
+            "--promote",
+        ],
+        admin_password,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--email is not the address of the existing account"),
+        "{stderr}"
+    );
+    assert_eq!(
+        logs_in_as_admin(&trio, &name, "Squatter1").await,
+        Some(false)
+    );
+    assert_eq!(logs_in_as_admin(&trio, &name, "Admin1234").await, None);
+
+    // Told so, with the account's address (as registration compares it: any case).
+    let (code, stdout, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &name,
+            "--email",
+            &mail.to_uppercase(),
+            "--password-stdin",
+            "--promote",
+        ],
+        admin_password,
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("is now an administrator"), "{stdout}");
+    // Its password stays the one its owner chose.
+    assert_eq!(
+        logs_in_as_admin(&trio, &name, "Squatter1").await,
+        Some(true)
+    );
+    trio.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_admin_takes_the_password_from_stdin_or_a_file_never_the_command_line() {
+    let trio = Trio::start().await;
+
+    let on_the_command_line = unique("admin");
+    let mail = format!("{on_the_command_line}@example.com");
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &on_the_command_line,
+            "--email",
+            &mail,
+            "--password",
+            "Visible123",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--password is not accepted")
+            && stderr.contains("--password-stdin")
+            && stderr.contains("--password-file"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Visible123"),
+        "the password is echoed: {stderr}"
+    );
+
+    // No way given, and no terminal to ask on.
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &["--username", &on_the_command_line, "--email", &mail],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no password given") && stderr.contains("--password-stdin"),
+        "{stderr}"
+    );
+    let (_, exists) = trio.username_exists(&on_the_command_line).await;
+    assert_eq!(exists, json!(false), "nothing was created");
+
+    let from_stdin = unique("admin");
+    let mail = format!("{from_stdin}@example.com");
+    let (code, stdout, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &from_stdin,
+            "--email",
+            &mail,
+            "--password-stdin",
+        ],
+        Some("Stdin1234\nthe second line is not read\n"),
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("created as an administrator"), "{stdout}");
+    assert_eq!(
+        logs_in_as_admin(&trio, &from_stdin, "Stdin1234").await,
+        Some(true)
+    );
+
+    let from_file = unique("admin");
+    let mail = format!("{from_file}@example.com");
+    let file = trio.dir.path().join("admin-password");
+    std::fs::write(&file, "File12345\n").unwrap();
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &from_file,
+            "--email",
+            &mail,
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        logs_in_as_admin(&trio, &from_file, "File12345").await,
+        Some(true)
+    );
+    trio.stop().await;
 }

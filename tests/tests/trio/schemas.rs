@@ -284,6 +284,7 @@ fn settings(url: &DatabaseUrl) -> shared::config::ServiceSettings {
         database_url: url.clone(),
         pool: PoolSettings::default(),
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+        trusted_proxies: Default::default(),
     }
 }
 

@@ -251,14 +251,17 @@ async fn accounts_and_tokens_survive_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_admin_promotes_an_existing_account() {
+async fn create_admin_promotes_an_existing_account_when_told_and_its_address_matches() {
     let trio = Trio::start().await;
     let account = trio.customer().await;
     let pool = trio.users.pool.clone();
     let name = account.username.clone();
-    let (user, outcome) = users::create_admin(&pool, &name, "ignored@example.com", "Ignored123")
-        .await
-        .unwrap();
+    // The address as registration compares it: trimmed, in any case.
+    let mail = format!(" {}@EXAMPLE.com ", name.to_uppercase());
+    let (user, outcome) =
+        users::create_admin(&pool, &name, &mail, "Ignored123", users::Existing::Promote)
+            .await
+            .unwrap();
     assert_eq!(outcome, users::AdminOutcome::Promoted);
     assert!(user.is_admin);
     let (_, checked) = trio.check_token(&account.token).await;

@@ -22,7 +22,6 @@ use hyper_util::server::conn::auto::Builder;
 use crate::http::hyper::server::conn::http1::Builder;
 
 use crate::{route, Rocket, Orbit, Request, Response, Data, Config};
-use crate::form::Form;
 use crate::outcome::Outcome;
 use crate::error::{Error, ErrorKind};
 use crate::ext::{AsyncReadExt, CancellableListener};
@@ -106,8 +105,8 @@ async fn hyper_service_fn(
             Ok(mut req) => {
                 // Convert into Rocket `Data`, dispatch request, write response.
                 let mut data = Data::from(&mut h_body);
-                // Patched: preprocessing waits for the body's first bytes (the `_method`
-                // peek); a body that does not come gets a 408, not a task held for ever.
+                // Patched: preprocessing (the request fairings) may wait for the body's
+                // first bytes; a body that does not come gets a 408, not a task held for ever.
                 let preprocess = rocket.preprocess_request(&mut req, &mut data);
                 let token = match peek_timeout {
                     Some(limit) => match tokio::time::timeout(limit, preprocess).await {
@@ -265,32 +264,15 @@ impl Rocket<Orbit> {
 
     /// Preprocess the request for Rocket things. Currently, this means:
     ///
-    ///   * Rewriting the method in the request if _method form field exists.
     ///   * Run the request fairings.
     ///
-    /// Keep this in-sync with derive_form when preprocessing form fields.
+    /// Patched: the method is never rewritten from a `_method` form field. A POST
+    /// stays a POST, as every proxy and log in front of the service saw it.
     pub(crate) async fn preprocess_request(
         &self,
         req: &mut Request<'_>,
         data: &mut Data<'_>
     ) -> RequestToken {
-        // Check if this is a form and if the form contains the special _method
-        // field which we use to reinterpret the request's method.
-        let (min_len, max_len) = ("_method=get".len(), "_method=delete".len());
-        let peek_buffer = data.peek(max_len).await;
-        let is_form = req.content_type().map_or(false, |ct| ct.is_form());
-
-        if is_form && req.method() == Method::Post && peek_buffer.len() >= min_len {
-            let method = std::str::from_utf8(peek_buffer).ok()
-                .and_then(|raw_form| Form::values(raw_form).next())
-                .filter(|field| field.name == "_method")
-                .and_then(|field| field.value.parse().ok());
-
-            if let Some(method) = method {
-                req._set_method(method);
-            }
-        }
-
         // Run request fairings.
         self.fairings.handle_request(req, data).await;
 
