@@ -11,6 +11,7 @@ pub mod db;
 pub mod dto;
 pub mod error;
 pub mod headers;
+pub mod idempotency;
 pub mod input;
 pub mod money;
 pub mod ops;
