@@ -256,7 +256,7 @@ mod tests {
         let (_dir, pool) = temporary_pool();
         let conn = &mut pool.get().unwrap();
         let mut beer = new_beer("U1", "Old", "1.00");
-        beer.details.image = Image::parse("old.png").unwrap();
+        beer.details.image = Image::parse("/old.png").unwrap();
         let created = insert_beer(conn, &beer).unwrap().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(2));
 
