@@ -62,8 +62,24 @@ pub async fn serve(same_origin: bool) -> Result<(), crate::BoxError> {
         _ = terminate.recv() => {}
     }
     stop.notify();
-    task.await??;
+    task.await?
+        .map_err(|error| launch_failure(&settings, &error))?;
     Ok(())
+}
+
+/// Why the storefront's server ended; Rocket's "binding failed" names neither the address
+/// nor the setting that moves it.
+pub fn launch_failure(settings: &Settings, error: &rocket::Error) -> String {
+    let error = error.to_string();
+    if error.contains("binding failed") {
+        format!(
+            "cannot listen on {}:{} (is another process using the port? set STOREFRONT_PORT, \
+             or STOREFRONT_ADDRESS): {error}",
+            settings.address, settings.port
+        )
+    } else {
+        error
+    }
 }
 
 /// Where `tasks edge` listens and what it serves with.
