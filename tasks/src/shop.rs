@@ -53,17 +53,24 @@ pub async fn serve(same_origin: bool) -> Result<(), crate::BoxError> {
         .ignite()
         .await?;
     let stop = server.shutdown();
-    let task = tokio::spawn(server.launch());
+    let mut task = tokio::spawn(server.launch());
     println!("[tasks] the storefront is on {}", settings.url());
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-    stop.notify();
-    task.await?
-        .map_err(|error| launch_failure(&settings, &error))?;
+    // The server may also end by itself: it could not bind.
+    let ended = tokio::select! {
+        _ = interrupt.recv() => None,
+        _ = terminate.recv() => None,
+        ended = &mut task => Some(ended),
+    };
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            stop.notify();
+            task.await
+        }
+    };
+    ended?.map_err(|error| launch_failure(&settings, &error))?;
     Ok(())
 }
 

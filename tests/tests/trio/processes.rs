@@ -1,5 +1,6 @@
 //! The services as real processes: SIGTERM lets requests in flight finish; SIGKILL loses no
-//! acknowledged write; bad configuration ends a service or a task with exit code 2;
+//! acknowledged write; bad configuration ends a service or a task with exit code 2, said once;
+//! every task finds the same data folder from any working folder;
 //! `tasks users create-admin` takes no password on the command line and takes over no account.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -430,6 +431,46 @@ fn bad_configuration_is_said_once_with_its_variable_and_accepted_form_and_exits_
         0,
         "nothing was created on the way out"
     );
+}
+
+#[test]
+fn a_storefront_port_in_use_is_said_with_its_variable_and_stops_the_trio() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    for args in [&["storefront"][..], &["serve"]] {
+        let mut child = std::process::Command::new(trio_tests::process::binary("tasks"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("TRIO_DATA_DIR", dir.path())
+            .envs([
+                ("USERS_PORT", "0"),
+                ("BEERS_PORT", "0"),
+                ("ORDERS_PORT", "0"),
+            ])
+            .env("STOREFRONT_PORT", &port)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("it runs");
+        // Had it not noticed, it would serve on: stop it, then fail below.
+        let mut waited = 0;
+        while child.try_wait().expect("it is waited for").is_none() && waited < 600 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("it ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "tasks {args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+                && stderr.contains("set STOREFRONT_PORT"),
+            "tasks {args:?}: {stderr}"
+        );
+    }
+    drop(taken);
 }
 
 /// `tasks ARGS` run in `folder` with `env`: exit code and stdout, or a failure with stderr.
