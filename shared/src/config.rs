@@ -28,11 +28,53 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(text) => text
-            .trim()
-            .parse()
-            .map_err(|e| ConfigError(format!("{name}={text:?} is not valid: {e}"))),
+        Some(text) => text.trim().parse().map_err(|e| {
+            let form = accepted_form::<T>().map_or(String::new(), |form| format!(" ({form})"));
+            ConfigError(format!("{name}={text:?} is not valid{form}: {e}"))
+        }),
     }
+}
+
+/// What a value of the types settings are read as looks like, for the error a bad one gets:
+/// the parser's own message ("invalid digit found in string") says nothing of what to write.
+fn accepted_form<T>() -> Option<&'static str> {
+    Some(match std::any::type_name::<T>() {
+        "u16" => "a whole number from 0 to 65535",
+        "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "std::net::ip_addr::IpAddr" | "core::net::ip_addr::IpAddr" => {
+            "an IP address, like 127.0.0.1 or 0.0.0.0"
+        }
+        _ => return None,
+    })
+}
+
+/// A length of time as a whole number of `unit` (`"seconds"`, `"milliseconds"`, `"days"`),
+/// with a default; a bad value (`1d`, `2.5`, `30s`) is refused with the variable, the unit and
+/// an example: "USERS_TOKEN_TTL must be a whole number of seconds, like 86400 (not "1d")".
+pub fn parse_duration_var(name: &str, default: u64, unit: &str) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text.trim().parse().map_err(|_| {
+            let example = if default > 0 { default } else { 1000 };
+            ConfigError(format!(
+                "{name} must be a whole number of {unit}, like {example} (not {text:?})"
+            ))
+        }),
+    }
+}
+
+/// The folder of the default SQLite files (`TRIO_DATA_DIR`, else `data` in the working
+/// folder). `tasks` sets it to the workspace's `data/` unless told otherwise, so every task
+/// finds the same files from any folder.
+pub const DATA_DIR_VARIABLE: &str = "TRIO_DATA_DIR";
+
+/// Where a service's SQLite file is unless `<SERVICE>_DATABASE_URL` says otherwise.
+pub fn default_database(service: &str) -> String {
+    let dir = var(DATA_DIR_VARIABLE).unwrap_or_else(|| "data".into());
+    std::path::Path::new(dir.trim())
+        .join(format!("{service}.db"))
+        .display()
+        .to_string()
 }
 
 /// What every service is configured with: where it listens and where its database is.
@@ -67,7 +109,7 @@ impl ServiceSettings {
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
         let prefix = service.to_uppercase();
         let database_url =
-            var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| format!("data/{service}.db"));
+            var(&format!("{prefix}_DATABASE_URL")).unwrap_or_else(|| default_database(service));
         let defaults = PoolSettings::for_url(&DatabaseUrl::parse(&database_url));
 
         let pool_size: u32 = parse_var(&format!("{prefix}_DB_POOL_SIZE"), defaults.max_size)?;
@@ -76,22 +118,25 @@ impl ServiceSettings {
                 "{prefix}_DB_POOL_SIZE must be at least 1"
             )));
         }
-        let timeout_ms: u64 = parse_var(
+        let timeout_ms = parse_duration_var(
             &format!("{prefix}_DB_TIMEOUT_MS"),
             defaults.connection_timeout.as_millis() as u64,
+            "milliseconds",
         )?;
         let default_statement_ms = defaults
             .statement_timeout
             .map_or(0, |limit| limit.as_millis() as u64);
-        let statement_ms: u64 = parse_var(
+        let statement_ms = parse_duration_var(
             &format!("{prefix}_DB_STATEMENT_TIMEOUT_MS"),
             default_statement_ms,
+            "milliseconds",
         )?;
         let database_url = DatabaseUrl::from_setting(&database_url)
             .map_err(|problem| ConfigError(format!("{prefix}_DATABASE_URL {problem}")))?;
-        let client_read_secs: u64 = parse_var(
+        let client_read_secs = parse_duration_var(
             "CLIENT_READ_TIMEOUT_SECS",
             DEFAULT_CLIENT_READ_TIMEOUT.as_secs(),
+            "seconds",
         )?;
         if client_read_secs == 0 {
             return Err(ConfigError(
@@ -109,6 +154,13 @@ impl ServiceSettings {
             },
             client_read_timeout: Duration::from_secs(client_read_secs),
             trusted_proxies: trusted_proxies_from_env()?,
+        })
+        // Read again where they are used (the CORS fairing, the logger installed before any
+        // setting); checked here so that a bad value stops the service at start.
+        .and_then(|settings| {
+            crate::cors::CorsPolicy::checked_from_env()?;
+            crate::telemetry::LogFormat::from_env()?;
+            Ok(settings)
         })
     }
 
@@ -168,7 +220,7 @@ impl UpstreamSettings {
     /// Reads `USERS_URL`, `BEERS_URL`, `UPSTREAM_TIMEOUT_MS`, `UPSTREAM_MAX_CONNECTIONS` and
     /// `TOKEN_CACHE_MS`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let timeout_ms: u64 = parse_var("UPSTREAM_TIMEOUT_MS", 2000)?;
+        let timeout_ms = parse_duration_var("UPSTREAM_TIMEOUT_MS", 2000, "milliseconds")?;
         if timeout_ms == 0 {
             return Err(ConfigError("UPSTREAM_TIMEOUT_MS must be at least 1".into()));
         }
@@ -183,7 +235,11 @@ impl UpstreamSettings {
             beers_url: neighbour_url("beers", 5002)?,
             timeout: Duration::from_millis(timeout_ms),
             max_connections,
-            token_cache: Duration::from_millis(parse_var("TOKEN_CACHE_MS", 0)?),
+            token_cache: Duration::from_millis(parse_duration_var(
+                "TOKEN_CACHE_MS",
+                0,
+                "milliseconds",
+            )?),
         })
     }
 }
@@ -237,6 +293,48 @@ mod tests {
         assert!(error.0.starts_with("TRUSTED_PROXIES"), "{error}");
         assert!(error.0.contains("\"edge\""), "{error}");
         assert!(trusted_proxies_setting(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_setting_names_its_variable_and_the_form_it_takes() {
+        // Names no other test uses: the environment is shared by the process.
+        let cases = [
+            (
+                "FORMCHECK_SECS",
+                "1d",
+                "FORMCHECK_SECS must be a whole number of seconds, like 86400 (not \"1d\")",
+            ),
+            (
+                "FORMCHECK_MS",
+                "2.5",
+                "FORMCHECK_MS must be a whole number of seconds, like 86400 (not \"2.5\")",
+            ),
+        ];
+        for (name, value, expected) in cases {
+            std::env::set_var(name, value);
+            let error = parse_duration_var(name, 86_400, "seconds").unwrap_err();
+            assert_eq!(error.0, expected);
+        }
+        std::env::set_var("FORMCHECK_NONE", "-1");
+        let error = parse_duration_var("FORMCHECK_NONE", 0, "milliseconds").unwrap_err();
+        assert!(error.0.contains("milliseconds, like 1000"), "{error}");
+        std::env::set_var("FORMCHECK_OK", " 30 ");
+        assert_eq!(
+            parse_duration_var("FORMCHECK_OK", 1, "seconds").unwrap(),
+            30
+        );
+        assert_eq!(parse_duration_var("FORMCHECK_UNSET", 7, "days").unwrap(), 7);
+
+        std::env::set_var("FORMCHECK_PORT", "five");
+        let error = parse_var::<u16>("FORMCHECK_PORT", 1).unwrap_err();
+        assert!(error.0.starts_with("FORMCHECK_PORT=\"five\""), "{error}");
+        assert!(
+            error.0.contains("a whole number from 0 to 65535"),
+            "{error}"
+        );
+        std::env::set_var("FORMCHECK_ADDRESS", "localhost");
+        let error = parse_var("FORMCHECK_ADDRESS", IpAddr::from([127, 0, 0, 1])).unwrap_err();
+        assert!(error.0.contains("an IP address"), "{error}");
     }
 
     #[test]

@@ -52,6 +52,22 @@ impl CorsPolicy {
         Self::parse(&crate::config::var(VARIABLE).unwrap_or_else(|| DEFAULT_ORIGINS.into()))
     }
 
+    /// [`CorsPolicy::from_env`], but a listed origin that no browser would send
+    /// (`127.0.0.1:5000` without its scheme, one with a path) is an error naming the variable:
+    /// accepted silently, it would match nothing and the shop would break.
+    pub fn checked_from_env() -> Result<Self, crate::config::ConfigError> {
+        let policy = Self::from_env();
+        for origin in &policy.origins {
+            if let Some(problem) = origin_problem(origin) {
+                return Err(crate::config::ConfigError(format!(
+                    "{VARIABLE} lists {origin:?}, which {problem}: each origin is \
+                     scheme://host[:port], like http://localhost:5000, comma-separated"
+                )));
+            }
+        }
+        Ok(policy)
+    }
+
     pub fn origins(&self) -> &[String] {
         &self.origins
     }
@@ -126,6 +142,35 @@ impl Fairing for Cors {
     }
 }
 
+/// Why `origin` is not an origin as browsers send it (`scheme://host[:port]`), if it is not.
+fn origin_problem(origin: &str) -> Option<&'static str> {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return Some("has no scheme");
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return Some("has no valid scheme");
+    }
+    if authority.contains(['/', '?', '#', '@', ' ', '*']) {
+        return Some("has more than a host and a port");
+    }
+    // The port is what follows the last colon outside an IPv6 address's brackets.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    if host.is_empty() {
+        return Some("has no host");
+    }
+    match port {
+        Some(port) if port.parse::<u16>().is_err() => Some("has no valid port"),
+        _ => None,
+    }
+}
+
 fn is_preflight(req: &Request<'_>) -> bool {
     req.method() == Method::Options
         && req
@@ -163,6 +208,33 @@ mod tests {
         ];
         for (list, expected) in cases {
             assert_eq!(CorsPolicy::parse(list).origins(), expected, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn an_origin_is_a_scheme_a_host_and_maybe_a_port() {
+        for origin in [
+            "http://localhost:5000",
+            "https://shop.example",
+            "http://[::1]:5000",
+            "http://127.0.0.1",
+        ] {
+            assert_eq!(origin_problem(origin), None, "{origin}");
+        }
+        for origin in [
+            "127.0.0.1:5000",
+            "localhost",
+            "://localhost",
+            "1http://localhost",
+            "http://",
+            "http://:5000",
+            "http://localhost:five",
+            "http://localhost:5000/shop",
+            "http://user@localhost",
+            "*",
+            "null",
+        ] {
+            assert!(origin_problem(origin).is_some(), "{origin}");
         }
     }
 

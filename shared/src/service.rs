@@ -140,7 +140,8 @@ pub fn run<S: Service>() -> ExitCode {
     let settings = match Settings::<S>::from_env() {
         Ok(settings) => settings,
         Err(error) => {
-            tracing::error!(%error, "{name}: bad configuration");
+            // Said once, on stderr: not also logged, as the logger's format may be the
+            // setting that is wrong.
             eprintln!("{name}: bad configuration: {error}");
             return ExitCode::from(BAD_CONFIGURATION);
         }

@@ -1,6 +1,7 @@
 //! `tasks`: the brewery trio's command line — serve, set up, seed, create an admin.
 
 mod bench;
+mod data;
 use tasks::pg;
 
 mod serve_all;
@@ -204,6 +205,12 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Serve | Command::Users { .. } | Command::Beers { .. } | Command::Orders { .. }
+    ) {
+        data::anchor();
+    }
     let result = match cli.command {
         Command::Serve => {
             serve_all::trust_the_local_edge_unless_told();
@@ -385,9 +392,11 @@ fn make_admin(
             // The command's flag is --email where the API's field is `mail`.
             let problems: Vec<String> = errors
                 .iter()
-                .map(|(field, problem)| {
-                    let flag = if field == "mail" { "email" } else { field };
-                    format!("--{flag} {problem}")
+                .map(|(field, problem)| match field.as_str() {
+                    "mail" => format!("--email {problem}"),
+                    // Never given as a flag (--password is refused).
+                    "password" => format!("the password {problem}"),
+                    flag => format!("--{flag} {problem}"),
                 })
                 .collect();
             format!("{message}: {}", problems.join("; "))
@@ -398,7 +407,12 @@ fn make_admin(
         users::AdminOutcome::Created => "created as an administrator",
         users::AdminOutcome::Promoted => "is now an administrator (its password is unchanged)",
     };
-    println!("user {} (id {}) {done}", user.username, user.id);
+    println!(
+        "user {} (id {}) {done}, in {}",
+        user.username,
+        user.id,
+        pool.database()
+    );
     Ok(())
 }
 
@@ -414,12 +428,17 @@ fn edge_cert(dir: &std::path::Path, names: &[String]) -> Result<(), BoxError> {
 }
 
 fn seed() -> Result<(), BoxError> {
-    let (_, pool) = service::open::<beers::Beers>()?;
+    let (settings, pool) = service::open::<beers::Beers>()?;
     let added = beers::seed(&pool)?;
+    let database = &settings.service.database_url;
     if added.is_empty() {
-        println!("the reference catalogue is already there; nothing added");
+        println!("the reference catalogue is already in {database}; nothing added");
     } else {
-        println!("added {} beers: {}", added.len(), added.join(", "));
+        println!(
+            "added {} beers to {database}: {}",
+            added.len(),
+            added.join(", ")
+        );
     }
     Ok(())
 }

@@ -11,7 +11,8 @@ use tokio::process::Command;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use shared::config::{LOCAL_EDGE_SOURCE, TRUSTED_PROXIES_VARIABLE};
+use shared::config::{ConfigError, LOCAL_EDGE_SOURCE, TRUSTED_PROXIES_VARIABLE};
+use shared::service::Settings;
 
 const SERVICES: [&str; 3] = ["users", "beers", "orders"];
 
@@ -27,6 +28,15 @@ pub fn trust_the_local_edge_unless_told() {
 }
 
 pub fn run() -> ExitCode {
+    // Every setting is checked here, once, before anything starts: a bad one would otherwise
+    // be reported by each service that reads it, and `tasks serve` would exit 1.
+    let databases = match check_settings() {
+        Ok(databases) => databases,
+        Err(error) => {
+            eprintln!("error: bad configuration: {error}");
+            return ExitCode::from(shared::service::BAD_CONFIGURATION);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -34,7 +44,7 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve_all()) {
+    match runtime.block_on(serve_all(&databases)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
@@ -43,7 +53,17 @@ pub fn run() -> ExitCode {
     }
 }
 
-async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
+/// The settings of the three services and the storefront, as each will read them; their
+/// databases (where the data is) if all of them are good.
+fn check_settings() -> Result<[String; 3], ConfigError> {
+    let users = Settings::<users::Users>::from_env()?;
+    let beers = Settings::<beers::Beers>::from_env()?;
+    let orders = Settings::<orders::Orders>::from_env()?;
+    crate::shop::Settings::from_env()?;
+    Ok([users.service, beers.service, orders.service].map(|s| s.database_url.to_string()))
+}
+
+async fn serve_all(databases: &[String; 3]) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let exe = std::env::current_exe()?;
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
     let mut pids = Vec::new();
@@ -83,6 +103,10 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
         port("BEERS_PORT", 5002),
         port("ORDERS_PORT", 5003)
     );
+    println!(
+        "[tasks] data: users {}, beers {}, orders {} (stop the trio and delete them to start afresh)",
+        databases[0], databases[1], databases[2]
+    );
 
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -98,7 +122,7 @@ async fn serve_all() -> Result<ExitCode, Box<dyn std::error::Error>> {
         stopped = &mut shop_task => {
             let why = match stopped {
                 Ok(Ok(_)) => "it stopped".to_owned(),
-                Ok(Err(error)) => error.to_string(),
+                Ok(Err(error)) => crate::shop::launch_failure(&shop, &error),
                 Err(error) => error.to_string(),
             };
             eprintln!("[tasks] the storefront on {shop_url} failed ({why}); stopping the services");

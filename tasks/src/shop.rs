@@ -53,17 +53,40 @@ pub async fn serve(same_origin: bool) -> Result<(), crate::BoxError> {
         .ignite()
         .await?;
     let stop = server.shutdown();
-    let task = tokio::spawn(server.launch());
+    let mut task = tokio::spawn(server.launch());
     println!("[tasks] the storefront is on {}", settings.url());
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-    stop.notify();
-    task.await??;
+    // The server may also end by itself: it could not bind.
+    let ended = tokio::select! {
+        _ = interrupt.recv() => None,
+        _ = terminate.recv() => None,
+        ended = &mut task => Some(ended),
+    };
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            stop.notify();
+            task.await
+        }
+    };
+    ended?.map_err(|error| launch_failure(&settings, &error))?;
     Ok(())
+}
+
+/// Why the storefront's server ended; Rocket's "binding failed" names neither the address
+/// nor the setting that moves it.
+pub fn launch_failure(settings: &Settings, error: &rocket::Error) -> String {
+    let error = error.to_string();
+    if error.contains("binding failed") {
+        format!(
+            "cannot listen on {}:{} (is another process using the port? set STOREFRONT_PORT, \
+             or STOREFRONT_ADDRESS): {error}",
+            settings.address, settings.port
+        )
+    } else {
+        error
+    }
 }
 
 /// Where `tasks edge` listens and what it serves with.

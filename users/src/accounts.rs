@@ -210,7 +210,15 @@ pub async fn create_admin(
         FieldErrors::new(),
         Role::Administrator,
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        // Said to a person at a terminal, not to an API client.
+        Error::Api(mut refused) if refused.errors.is_some() => {
+            refused.message = "No administrator was created".into();
+            Error::Api(refused)
+        }
+        other => other,
+    })?;
     audit::log(
         Event::RoleChange,
         Outcome::Created,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use shared::config::{parse_var, ConfigError};
+use shared::config::{parse_duration_var, parse_var, ConfigError};
 
 use crate::domain::LoginThrottle;
 
@@ -24,7 +24,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let ttl: u64 = parse_var("USERS_TOKEN_TTL", 86_400)?;
+        let ttl = parse_duration_var("USERS_TOKEN_TTL", 86_400, "seconds")?;
         if ttl == 0 {
             return Err(ConfigError(
                 "USERS_TOKEN_TTL must be at least 1 second".into(),
@@ -40,10 +40,15 @@ impl Config {
             ));
         }
         let defaults = LoginThrottle::default();
-        let window: u64 = parse_var("USERS_LOGIN_WINDOW_SECS", defaults.window.as_secs())?;
-        let known_days: u64 = parse_var(
+        let window = parse_duration_var(
+            "USERS_LOGIN_WINDOW_SECS",
+            defaults.window.as_secs(),
+            "seconds",
+        )?;
+        let known_days = parse_duration_var(
             "USERS_LOGIN_KNOWN_CLIENT_DAYS",
             defaults.known_client_for.as_secs() / 86_400,
+            "days",
         )?;
         Ok(Config {
             token_ttl: Duration::from_secs(ttl),

@@ -101,7 +101,11 @@ impl DatabaseUrl {
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            // The full path, so that whoever reads it knows which file, from any folder.
+            DatabaseUrl::Sqlite(path) => {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                write!(f, "sqlite://{}", path.display())
+            }
             // Never print a password that may be in the URL.
             DatabaseUrl::Postgres(url) => match url.rsplit_once('@') {
                 Some((_, host)) => write!(f, "postgres://…@{host}"),

@@ -1,5 +1,6 @@
 //! The services as real processes: SIGTERM lets requests in flight finish; SIGKILL loses no
-//! acknowledged write; bad configuration ends a service or a task with exit code 2;
+//! acknowledged write; bad configuration ends a service or a task with exit code 2, said once;
+//! every task finds the same data folder from any working folder;
 //! `tasks users create-admin` takes no password on the command line and takes over no account.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -321,6 +322,230 @@ fn bad_configuration_ends_a_service_and_every_task_with_exit_code_2() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+#[test]
+fn bad_configuration_is_said_once_with_its_variable_and_accepted_form_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // Where the databases would go if a bad value were let through: never the workspace's.
+    let data = dir.path().join("data");
+    for (program, args, variable, value, form) in [
+        (
+            "tasks",
+            &["serve"][..],
+            "STOREFRONT_PORT",
+            "five",
+            "0 to 65535",
+        ),
+        (
+            "tasks",
+            &["storefront"],
+            "STOREFRONT_PORT",
+            "five",
+            "0 to 65535",
+        ),
+        (
+            "tasks",
+            &["serve"],
+            "USERS_TOKEN_TTL",
+            "1d",
+            "whole number of seconds",
+        ),
+        (
+            "tasks",
+            &["serve"],
+            "ORDERS_ADDRESS",
+            "localhost",
+            "IP address",
+        ),
+        (
+            "tasks",
+            &["serve"],
+            "UPSTREAM_TIMEOUT_MS",
+            "2s",
+            "milliseconds",
+        ),
+        (
+            "users",
+            &[],
+            "USERS_LOGIN_KNOWN_CLIENT_DAYS",
+            "90d",
+            "whole number of days",
+        ),
+        (
+            "tasks",
+            &["serve"],
+            "CORS_ALLOWED_ORIGINS",
+            "127.0.0.1:5000",
+            "scheme://host[:port]",
+        ),
+        (
+            "beers",
+            &[],
+            "CORS_ALLOWED_ORIGINS",
+            "http://localhost:5000/shop",
+            "scheme://host[:port]",
+        ),
+        ("tasks", &["serve"], "LOG_FORMAT", "xml", "text or json"),
+        ("orders", &[], "LOG_FORMAT", "xml", "text or json"),
+        (
+            "tasks",
+            &["beers", "seed"],
+            "LOG_FORMAT",
+            "xml",
+            "text or json",
+        ),
+    ] {
+        let mut child = std::process::Command::new(trio_tests::process::binary(program))
+            .args(args)
+            .current_dir(dir.path())
+            .env("TRIO_DATA_DIR", &data)
+            .env(variable, value)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("it runs");
+        // A value let through would leave the program serving: stop it, then fail below.
+        let mut waited = 0;
+        while child.try_wait().expect("it is waited for").is_none() && waited < 600 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("it ends");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let case = format!("{program} {args:?} with {variable}={value}: {said}");
+        assert_eq!(output.status.code(), Some(2), "{case}");
+        assert_eq!(said.matches(variable).count(), 1, "named once: {case}");
+        assert!(said.contains(form), "the accepted form is said: {case}");
+        assert!(
+            said.contains(&format!("{value:?}")),
+            "the value is quoted: {case}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing was created on the way out"
+    );
+}
+
+#[test]
+fn a_storefront_port_in_use_is_said_with_its_variable_and_stops_the_trio() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    for args in [&["storefront"][..], &["serve"]] {
+        let mut child = std::process::Command::new(trio_tests::process::binary("tasks"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("TRIO_DATA_DIR", dir.path())
+            .envs([
+                ("USERS_PORT", "0"),
+                ("BEERS_PORT", "0"),
+                ("ORDERS_PORT", "0"),
+            ])
+            .env("STOREFRONT_PORT", &port)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("it runs");
+        // Had it not noticed, it would serve on: stop it, then fail below.
+        let mut waited = 0;
+        while child.try_wait().expect("it is waited for").is_none() && waited < 600 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("it ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "tasks {args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+                && stderr.contains("set STOREFRONT_PORT"),
+            "tasks {args:?}: {stderr}"
+        );
+    }
+    drop(taken);
+}
+
+/// `tasks ARGS` run in `folder` with `env`: exit code and stdout, or a failure with stderr.
+fn tasks_in(folder: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = std::process::Command::new(trio_tests::process::binary("tasks"))
+        .args(args)
+        .current_dir(folder)
+        .env_remove("BEERS_DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("tasks runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "tasks {args:?} in {}: {stdout}{}",
+        folder.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn every_task_finds_the_same_data_folder_from_any_working_folder_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let (users_folder, deep) = (root.join("users"), root.join("beers").join("src"));
+    std::fs::create_dir_all(&users_folder).unwrap();
+    std::fs::create_dir_all(&deep).unwrap();
+    let store = root.join("store");
+    let database = store.join("beers.db");
+
+    // A relative TRIO_DATA_DIR is taken from the working folder, once, and shown in full.
+    let said = tasks_in(
+        &users_folder,
+        &["beers", "seed"],
+        &[("TRIO_DATA_DIR", "../store")],
+    );
+    assert!(database.is_file(), "{said}");
+    assert!(
+        said.contains("added 3 beers")
+            && said.contains(&format!("sqlite://{}", database.display())),
+        "{said}"
+    );
+    // Another folder, the same data.
+    let store_setting = store.display().to_string();
+    let said = tasks_in(
+        &deep,
+        &["beers", "seed"],
+        &[("TRIO_DATA_DIR", store_setting.as_str())],
+    );
+    assert!(
+        said.contains("already in") && said.contains(&database.display().to_string()),
+        "{said}"
+    );
+    let said = tasks_in(
+        &deep,
+        &["beers", "setup"],
+        &[("TRIO_DATA_DIR", store_setting.as_str())],
+    );
+    assert!(said.contains(&database.display().to_string()), "{said}");
+    // The service's own setting wins, and a relative one is the working folder's.
+    let said = tasks_in(
+        &deep,
+        &["beers", "seed"],
+        &[
+            ("TRIO_DATA_DIR", store_setting.as_str()),
+            ("BEERS_DATABASE_URL", "own/beers.db"),
+        ],
+    );
+    assert!(deep.join("own/beers.db").is_file(), "{said}");
+    assert!(said.contains("added 3 beers"), "{said}");
+    // Nothing else was made anywhere.
+    assert!(!users_folder.join("data").exists() && !deep.join("data").exists());
+}
+
 /// What `tasks users create-admin ARGS` did on the trio's users database, with `stdin` as its
 /// standard input (none: nothing to read, as in a script without input): exit code, stdout,
 /// stderr.
@@ -510,6 +735,26 @@ async fn create_admin_takes_the_password_from_stdin_or_a_file_never_the_command_
     );
     let (_, exists) = trio.username_exists(&on_the_command_line).await;
     assert_eq!(exists, json!(false), "nothing was created");
+
+    // A refusal is said in the command's words, not the API's.
+    let (code, _, stderr) = create_admin(
+        &trio,
+        &[
+            "--username",
+            &on_the_command_line,
+            "--email",
+            "no-address",
+            "--password-stdin",
+        ],
+        Some("Stdin1234\n"),
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("No administrator was created: --email ")
+            && !stderr.contains("The request has invalid fields"),
+        "{stderr}"
+    );
 
     let from_stdin = unique("admin");
     let mail = format!("{from_stdin}@example.com");
