@@ -563,11 +563,11 @@ async fn register_and_login(client: &Client) -> Account {
             ("mail", &format!("{username}@example.com")),
             ("first_name", "Chaos"),
             ("last_name", "Client"),
-            ("password", "Secret123"),
+            ("password", "Hoppy-Lager-42"),
         ])
         .await;
     assert_eq!(status, StatusCode::OK, "{user}");
-    let (_, body) = client.try_login(&username, "Secret123").await;
+    let (_, body) = client.try_login(&username, "Hoppy-Lager-42").await;
     Account {
         id: user["id"].as_i64().unwrap(),
         username,

@@ -88,7 +88,7 @@ fn registration(username: &str) -> Vec<(&'static str, String)> {
         ("mail", format!("{username}@example.com")),
         ("first_name", "Retry".into()),
         ("last_name", "Client".into()),
-        ("password", "Secret123".into()),
+        ("password", "Hoppy-Lager-42".into()),
     ]
 }
 
