@@ -60,7 +60,9 @@ async fn five_failures_lock_a_username_even_for_the_right_password() {
 async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_passes() {
     let trio = Trio::start_with(Options {
         login_throttle: LoginThrottle {
-            window: Duration::from_secs(2),
+            // Long enough for six logins (six argon2 checks of a debug build) on a busy
+            // machine to fall inside one window; the test then waits it out.
+            window: Duration::from_secs(8),
             ..LoginThrottle::default()
         },
         ..Options::default()
@@ -86,7 +88,7 @@ async fn failures_count_across_a_success_and_the_lock_lifts_when_the_window_pass
         StatusCode::TOO_MANY_REQUESTS,
         "five failures within the window, a success among them or not"
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(8100)).await;
     assert_eq!(
         login(&trio, &account.username, "Hoppy-Lager-42").await,
         StatusCode::OK
