@@ -46,6 +46,17 @@ impl Error {
     }
 }
 
+impl shared::idempotency::ClientError for Error {
+    fn client_error(&self) -> Option<ApiError> {
+        match self {
+            Error::Api(error) => shared::idempotency::ClientError::client_error(error),
+            Error::NoSuchBeer => Some(ApiError::not_found("There is no beer with this SKU")),
+            Error::Taken => Some(ApiError::invalid_field("sku", TAKEN)),
+            Error::Store(_) => None,
+        }
+    }
+}
+
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let answer = match self {

@@ -36,6 +36,15 @@ impl shared::db::StoreError for Error {
     }
 }
 
+impl shared::idempotency::ClientError for Error {
+    fn client_error(&self) -> Option<ApiError> {
+        match self {
+            Error::Api(error) => shared::idempotency::ClientError::client_error(error),
+            Error::Store(_) => None,
+        }
+    }
+}
+
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let answer = match self {

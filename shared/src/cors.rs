@@ -17,11 +17,13 @@ pub const VARIABLE: &str = "CORS_ALLOWED_ORIGINS";
 /// The shell's own origins, served by `tasks serve` on port 5000.
 pub const DEFAULT_ORIGINS: &str = "http://127.0.0.1:5000,http://localhost:5000";
 
-/// The headers a browser may send cross-origin: the token and the body's type.
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
+/// The headers a browser may send cross-origin: the token, the body's type, and the key that
+/// makes a write safe to retry.
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key";
 
-/// Response headers a page may read: `Retry-After` tells a throttled login when to try again.
-const EXPOSED_HEADERS: &str = "Retry-After, X-Request-Id";
+/// Response headers a page may read: `Retry-After` tells a throttled login (or a retry whose
+/// first request still runs) when to try again; `Idempotency-Replayed` marks a stored answer.
+const EXPOSED_HEADERS: &str = "Retry-After, X-Request-Id, Idempotency-Replayed";
 
 /// How long a browser may reuse a preflight's answer (seconds; Chromium caps it at 7200).
 const MAX_AGE_SECS: &str = "600";

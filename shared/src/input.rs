@@ -41,9 +41,18 @@ pub struct Fields {
     values: HashMap<String, String>,
     /// Fields whose JSON value was an array or object.
     not_scalar: Vec<String>,
+    /// The SHA-256 of the body as it arrived, when one was read (an `Idempotency-Key`
+    /// compares requests by it).
+    body_digest: Option<[u8; 32]>,
 }
 
 impl Fields {
+    /// The SHA-256 of the raw body (of an empty one when none was read).
+    pub fn body_digest(&self) -> [u8; 32] {
+        self.body_digest
+            .unwrap_or_else(|| crate::idempotency::body_digest(b""))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
@@ -68,6 +77,7 @@ impl Fields {
         Fields {
             values,
             not_scalar: Vec::new(),
+            body_digest: None,
         }
     }
 
@@ -203,11 +213,15 @@ impl<'r> FromData<'r> for Fields {
         if body.len() as u64 > BODY_LIMIT_BYTES {
             return fail(crate::error::default_error(Status::PayloadTooLarge));
         }
+        let digest = crate::idempotency::body_digest(&body);
         let Ok(body) = String::from_utf8(body) else {
             return fail(ApiError::bad_request("The request body is not valid UTF-8"));
         };
         match Fields::parse(req.content_type(), &body) {
-            Ok(fields) => data::Outcome::Success(fields),
+            Ok(fields) => data::Outcome::Success(Fields {
+                body_digest: Some(digest),
+                ..fields
+            }),
             Err(error) => fail(error),
         }
     }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod dto;
 pub mod error;
 pub mod headers;
+pub mod idempotency;
 pub mod input;
 pub mod money;
 pub mod ops;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::TAKEN;
+use shared::idempotency::{Answer, Claim};
 use shared::{ApiError, FieldErrors};
 
 use crate::domain::{Email, LoginThrottle, Password, PersonName, Username};
@@ -36,6 +37,19 @@ pub enum Role {
 /// account. A registration that loses a race for its username or address to a concurrent one
 /// is refused the same way.
 pub async fn register(
+    pool: &Pool,
+    hashing: &Hashing,
+    fields: NewUser<'_>,
+    errors: FieldErrors,
+    role: Role,
+) -> Result<User, Error> {
+    register_claimed(Claim::none(), pool, hashing, fields, errors, role).await
+}
+
+/// [`register`], the account stored together with the answer of the request's
+/// `Idempotency-Key` (see [`Claim::write`]).
+pub async fn register_claimed(
+    claim: Claim,
     pool: &Pool,
     hashing: &Hashing,
     fields: NewUser<'_>,
@@ -79,25 +93,33 @@ pub async fn register(
     }
 
     let password_hash = hashing.hash(password.expose().to_owned()).await?;
-    let inserted = run(pool, move |conn| {
-        store::insert_account(
-            conn,
-            &NewAccount {
-                username: &username,
-                email: &email,
-                first_name: &first_name,
-                last_name: &last_name,
-                password_hash: &password_hash,
-                is_admin: role == Role::Administrator,
-            },
-        )
+    let (user, _) = run(pool, move |conn| {
+        claim.write(conn, |conn| {
+            let inserted = store::insert_account(
+                conn,
+                &NewAccount {
+                    username: &username,
+                    email: &email,
+                    first_name: &first_name,
+                    last_name: &last_name,
+                    password_hash: &password_hash,
+                    is_admin: role == Role::Administrator,
+                },
+            )?;
+            match inserted {
+                Ok(row) => {
+                    let user = row.to_user();
+                    let answer = Answer::json(rocket::http::Status::Ok, &user);
+                    Ok((user, answer))
+                }
+                Err(Taken::Username) => Err(ApiError::invalid_field("username", TAKEN)),
+                Err(Taken::Email) => Err(ApiError::invalid_field("mail", TAKEN)),
+            }
+            .map_err(Error::from)
+        })
     })
     .await?;
-    match inserted {
-        Ok(row) => Ok(row.to_user()),
-        Err(Taken::Username) => Err(ApiError::invalid_field("username", TAKEN).into()),
-        Err(Taken::Email) => Err(ApiError::invalid_field("mail", TAKEN).into()),
-    }
+    Ok(user)
 }
 
 /// What `create_admin` did.

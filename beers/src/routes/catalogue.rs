@@ -1,7 +1,6 @@
 //! Listing, showing, adding, changing and removing beers.
 
 use rocket::http::Status;
-use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::State;
 use shared::auth::Admin;
@@ -9,6 +8,7 @@ use shared::db::{run, Pool};
 use shared::dto::Beer;
 use shared::error::ErrorBody;
 use shared::error::TAKEN;
+use shared::idempotency::{Answer, Claim, IdempotencyKey, IdempotencyKeyHeader};
 use shared::paging::Page;
 use shared::request::RequestId;
 use shared::{FieldErrors, Fields, QueryFields};
@@ -153,6 +153,7 @@ pub async fn show(sku: &str, pool: &State<Pool>) -> Result<Json<Beer>, Error> {
 
 /// Adds a beer to the catalogue. Administrators only.
 #[utoipa::path(post, path = "/api/beers", tag = "beers", operation_id = "add_beer",
+    params(IdempotencyKeyHeader),
     request_body(content(
         (NewBeerFields = "application/x-www-form-urlencoded"),
         (NewBeerFields = "application/json"))),
@@ -164,18 +165,34 @@ pub async fn show(sku: &str, pool: &State<Pool>) -> Result<Json<Beer>, Error> {
         (status = 403, description = "The caller is not an administrator", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running (`Retry-After` says when to try again)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users service cannot check the token", body = ErrorBody)),
     security(("token" = [])))]
 #[rocket::post("/api/beers", data = "<fields>")]
 pub async fn create(
     admin: Admin,
+    key: IdempotencyKey,
     request_id: RequestId,
     fields: Fields,
     pool: &State<Pool>,
-) -> Result<Created<Json<Beer>>, Error> {
+) -> Result<Answer, Error> {
+    key.run(pool, admin.user.id, Some(&fields), |claim| {
+        add_beer(claim, admin, request_id, &fields, pool)
+    })
+    .await
+}
+
+async fn add_beer(
+    claim: Claim,
+    admin: Admin,
+    request_id: RequestId,
+    fields: &Fields,
+    pool: &Pool,
+) -> Result<Answer, Error> {
     let mut errors = fields.errors();
     let sku = errors.required("sku", fields.get("sku"), Sku::parse);
-    let details = read_details(&fields, &mut errors);
+    let details = read_details(fields, &mut errors);
     let (Some(sku), Some(details), true) = (sku.clone(), details, errors.is_empty()) else {
         // A taken SKU is reported together with every other problem.
         if let Some(sku) = sku {
@@ -187,17 +204,21 @@ pub async fn create(
     };
     let beer = NewBeer { sku, details };
     // The unique index, not a prior look-up, decides between two creates that race.
-    let row = match run(pool, move |conn| store::insert_beer(conn, &beer)).await? {
-        Ok(row) => row,
-        Err(Taken) => return Err(Error::Taken),
-    };
-    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %row.sku, "beer added");
-    Ok(Created::new(format!("/api/beers/{}", row.sku)).body(Json(row.to_beer())))
+    let answer = run(pool, move |conn| {
+        claim.write(conn, |conn| match store::insert_beer(conn, &beer)? {
+            Ok(row) => Ok(Answer::json(Status::Created, &row.to_beer())
+                .with_location(format!("/api/beers/{}", row.sku))),
+            Err(Taken) => Err(Error::Taken),
+        })
+    })
+    .await?;
+    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, location = ?answer.location, "beer added");
+    Ok(answer)
 }
 
 /// Replaces a beer's name, price and image. Administrators only.
 #[utoipa::path(put, path = "/api/beers/{sku}", tag = "beers", operation_id = "change_beer",
-    params(("sku" = String, Path, description = "The beer's SKU", example = "123456")),
+    params(("sku" = String, Path, description = "The beer's SKU", example = "123456"), IdempotencyKeyHeader),
     request_body(content(
         (BeerChangeFields = "application/x-www-form-urlencoded"),
         (BeerChangeFields = "application/json"))),
@@ -209,16 +230,33 @@ pub async fn create(
         (status = 404, description = "No beer has this SKU", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running (`Retry-After` says when to try again)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users service cannot check the token", body = ErrorBody)),
     security(("token" = [])))]
 #[rocket::put("/api/beers/<sku>", data = "<fields>")]
 pub async fn update(
     admin: Admin,
+    key: IdempotencyKey,
     request_id: RequestId,
     sku: &str,
     fields: Fields,
     pool: &State<Pool>,
-) -> Result<Json<Beer>, Error> {
+) -> Result<Answer, Error> {
+    key.run(pool, admin.user.id, Some(&fields), |claim| {
+        change_beer(claim, admin, request_id, sku, &fields, pool)
+    })
+    .await
+}
+
+async fn change_beer(
+    claim: Claim,
+    admin: Admin,
+    request_id: RequestId,
+    sku: &str,
+    fields: &Fields,
+    pool: &Pool,
+) -> Result<Answer, Error> {
     let path_sku = sku_in_path(sku);
     let mut errors = fields.errors();
     if let Some(given) = fields.get("sku") {
@@ -228,16 +266,21 @@ pub async fn update(
             errors.add("sku", "cannot be changed");
         }
     }
-    let details = read_details(&fields, &mut errors);
+    let details = read_details(fields, &mut errors);
     let (Some(details), true) = (details, errors.is_empty()) else {
         return Err(errors.into());
     };
     let sku = path_sku?;
-    let row = run(pool, move |conn| store::update_beer(conn, &sku, &details))
-        .await?
-        .ok_or(Error::NoSuchBeer)?;
-    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %row.sku, "beer changed");
-    Ok(Json(row.to_beer()))
+    let changed = sku.clone();
+    let answer = run(pool, move |conn| {
+        claim.write(conn, |conn| {
+            let row = store::update_beer(conn, &sku, &details)?.ok_or(Error::NoSuchBeer)?;
+            Ok::<_, Error>(Answer::json(Status::Ok, &row.to_beer()))
+        })
+    })
+    .await?;
+    tracing::info!(request_id = %request_id.0, admin = %admin.user.username, sku = %changed, "beer changed");
+    Ok(answer)
 }
 
 /// Removes a beer from the catalogue. Administrators only.

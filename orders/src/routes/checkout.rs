@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
-use rocket::serde::json::Json;
+use rocket::http::Status;
 use rocket::State;
 use shared::auth::Caller;
 use shared::clients::BeersClient;
 use shared::db::{run, Pool};
 use shared::error::ErrorBody;
+use shared::idempotency::{Answer, Claim, IdempotencyKey, IdempotencyKeyHeader};
 use shared::request::RequestId;
 use shared::ApiError;
 
@@ -23,63 +24,91 @@ const ATTEMPTS: usize = 3;
 /// Closes the open order at the catalogue's current prices (GET, as the reference did).
 #[utoipa::path(get, path = "/api/orders/checkout", tag = "orders",
     security(("token" = [])),
+    params(IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The closed order", body = OrderDetail),
         (status = 400, description = "No Authorization header", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
-        (status = 409, description = "The order is empty, or one of its beers left the catalogue (`errors.sku` names it)", body = ErrorBody),
+        (status = 409, description = "The order is empty, or one of its beers left the catalogue (`errors.sku` names it); or a request with this Idempotency-Key is still running (with `Retry-After`)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users or beers service is unavailable", body = ErrorBody)))]
 #[rocket::get("/api/orders/checkout")]
 pub async fn checkout_get(
     caller: Caller,
+    key: IdempotencyKey,
     request_id: RequestId,
     pool: &State<Pool>,
     beers: &State<BeersClient>,
-) -> Result<Json<OrderDetail>, Error> {
-    check_out(caller.user.id, &request_id, pool, beers).await
+) -> Result<Answer, Error> {
+    check_out(caller.user.id, key, &request_id, pool, beers).await
 }
 
 /// Closes the open order at the catalogue's current prices.
 #[utoipa::path(post, path = "/api/orders/checkout", tag = "orders",
     security(("token" = [])),
+    params(IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The closed order", body = OrderDetail),
         (status = 400, description = "No Authorization header", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
-        (status = 409, description = "The order is empty, or one of its beers left the catalogue (`errors.sku` names it)", body = ErrorBody),
+        (status = 409, description = "The order is empty, or one of its beers left the catalogue (`errors.sku` names it); or a request with this Idempotency-Key is still running (with `Retry-After`)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users or beers service is unavailable", body = ErrorBody)))]
 #[rocket::post("/api/orders/checkout")]
 pub async fn checkout_post(
     caller: Caller,
+    key: IdempotencyKey,
     request_id: RequestId,
     pool: &State<Pool>,
     beers: &State<BeersClient>,
-) -> Result<Json<OrderDetail>, Error> {
-    check_out(caller.user.id, &request_id, pool, beers).await
+) -> Result<Answer, Error> {
+    check_out(caller.user.id, key, &request_id, pool, beers).await
 }
 
 async fn check_out(
     owner: i64,
+    key: IdempotencyKey,
     request_id: &RequestId,
-    pool: &State<Pool>,
+    pool: &Pool,
     beers: &BeersClient,
-) -> Result<Json<OrderDetail>, Error> {
+) -> Result<Answer, Error> {
+    key.run(pool, owner, None, |claim| {
+        close_open_order(claim, owner, request_id, pool, beers)
+    })
+    .await
+}
+
+async fn close_open_order(
+    claim: Claim,
+    owner: i64,
+    request_id: &RequestId,
+    pool: &Pool,
+    beers: &BeersClient,
+) -> Result<Answer, Error> {
     for _ in 0..ATTEMPTS {
         let open = run(pool, move |conn| store::existing_open_order(conn, owner)).await?;
         let Some((order, lines)) = open.filter(|(_, lines)| !lines.is_empty()) else {
             return Err(empty_order());
         };
         let prices = current_prices(beers, &lines, request_id).await?;
+        let claim = claim.clone();
         let closed = run(pool, move |conn| {
-            store::close_order(conn, owner, order.id, &prices)
+            claim.write(conn, |conn| {
+                match store::close_order(conn, owner, order.id, &prices)? {
+                    Checkout::Closed(order, lines) => Ok(Some(Answer::json(
+                        Status::Ok,
+                        &OrderDetail::of(&order, &lines),
+                    ))),
+                    Checkout::Empty => Err(empty_order()),
+                    // A line was added (or the order closed and another opened) while
+                    // beers was asked: price what is there now (nothing was written).
+                    Checkout::Changed => Ok(None),
+                }
+            })
         })
         .await?;
-        match closed {
-            Checkout::Closed(order, lines) => return Ok(Json(OrderDetail::of(&order, &lines))),
-            Checkout::Empty => return Err(empty_order()),
-            // A line was added (or the order closed and another opened) while beers was
-            // asked: price what is there now.
-            Checkout::Changed => continue,
+        if let Some(answer) = closed {
+            return Ok(answer);
         }
     }
     Err(ApiError::conflict("The order kept changing during checkout; try again").into())

@@ -9,6 +9,7 @@ use shared::clients::{BeersClient, Unavailable};
 use shared::db::{run, Pool};
 use shared::dto::{Beer, Message};
 use shared::error::ErrorBody;
+use shared::idempotency::{Answer, Claim, IdempotencyKey, IdempotencyKeyHeader};
 use shared::request::RequestId;
 use shared::{ApiError, Fields};
 use utoipa::ToSchema;
@@ -57,6 +58,7 @@ pub async fn show_current(caller: Caller, pool: &State<Pool>) -> Result<Json<Ord
 /// current price. Adding a beer already in the order adds to its quantity.
 #[utoipa::path(put, path = "/api/orders/current", tag = "orders",
     security(("token" = [])),
+    params(IdempotencyKeyHeader),
     request_body(content(
         (LineFields = "application/x-www-form-urlencoded"),
         (LineFields = "application/json"))),
@@ -68,15 +70,32 @@ pub async fn show_current(caller: Caller, pool: &State<Pool>) -> Result<Json<Ord
         (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
         (status = 404, description = "No beer with this SKU", body = ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running (`Retry-After` says when to try again)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users or beers service is unavailable", body = ErrorBody)))]
 #[rocket::put("/api/orders/current", data = "<fields>")]
 pub async fn add(
     caller: Caller,
+    key: IdempotencyKey,
     request_id: RequestId,
     pool: &State<Pool>,
     beers: &State<BeersClient>,
     fields: Fields,
-) -> Result<(Status, Json<Message>), Error> {
+) -> Result<Answer, Error> {
+    key.run(pool, caller.user.id, Some(&fields), |claim| {
+        add_line(claim, caller, &request_id, pool, beers, &fields)
+    })
+    .await
+}
+
+async fn add_line(
+    claim: Claim,
+    caller: Caller,
+    request_id: &RequestId,
+    pool: &Pool,
+    beers: &BeersClient,
+    fields: &Fields,
+) -> Result<Answer, Error> {
     let mut errors = fields.errors();
     let sku = errors.required("sku", fields.get("sku"), Sku::parse);
     let quantity = errors.required("quantity", fields.get("quantity"), Quantity::parse);
@@ -87,37 +106,37 @@ pub async fn add(
         return Err(errors.into());
     }
 
-    let Some(beer) = beers.beer(&sku, &request_id).await? else {
+    let Some(beer) = beers.beer(&sku, request_id).await? else {
         return Err(ApiError::not_found(format!("No beer with SKU {sku}")).into());
     };
-    let unit_price = catalogue_price(&beer, &request_id)?;
+    let unit_price = catalogue_price(&beer, request_id)?;
 
     let owner = caller.user.id;
-    let line_sku = sku.clone();
-    let added = run(pool, move |conn| {
-        store::add_to_open_order(conn, owner, &line_sku, quantity, unit_price)
+    run(pool, move |conn| {
+        claim.write(conn, |conn| {
+            match store::add_to_open_order(conn, owner, &sku, quantity, unit_price)? {
+                Added::Added { order_id } => Ok(Answer::json(
+                    Status::Created,
+                    &Message {
+                        message: format!("Added {quantity} × {sku} to order {order_id}"),
+                    },
+                )),
+                Added::WouldPassLimit { in_order } => Err(ApiError::bad_request(format!(
+                    "The line for {sku} would pass {} items",
+                    Quantity::MAX
+                ))
+                .with_field(
+                    "quantity",
+                    format!(
+                        "the order already holds {in_order} × {sku}; a line holds at most {}",
+                        Quantity::MAX
+                    ),
+                )
+                .into()),
+            }
+        })
     })
-    .await?;
-    match added {
-        Added::Added { order_id } => Ok((
-            Status::Created,
-            Json(Message {
-                message: format!("Added {quantity} × {sku} to order {order_id}"),
-            }),
-        )),
-        Added::WouldPassLimit { in_order } => Err(ApiError::bad_request(format!(
-            "The line for {sku} would pass {} items",
-            Quantity::MAX
-        ))
-        .with_field(
-            "quantity",
-            format!(
-                "the order already holds {in_order} × {sku}; a line holds at most {}",
-                Quantity::MAX
-            ),
-        )
-        .into()),
-    }
+    .await
 }
 
 /// The price to record for a beer. The catalogue only holds positive whole cents, so
@@ -137,7 +156,7 @@ pub fn catalogue_price(beer: &Beer, request_id: &RequestId) -> Result<Money, Una
 /// no open order: either way it is not in the order afterwards.
 #[utoipa::path(delete, path = "/api/orders/current", tag = "orders",
     security(("token" = [])),
-    params(("sku" = Option<String>, Query, description = "The SKU, when not sent in the body")),
+    params(("sku" = Option<String>, Query, description = "The SKU, when not sent in the body"), IdempotencyKeyHeader),
     request_body(content(
         (SkuFields = "application/x-www-form-urlencoded"),
         (SkuFields = "application/json"))),
@@ -147,14 +166,31 @@ pub fn catalogue_price(beer: &Beer, request_id: &RequestId) -> Result<Money, Una
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired token", body = ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running (`Retry-After` says when to try again)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody),
         (status = 503, description = "The users service is unavailable", body = ErrorBody)))]
 #[rocket::delete("/api/orders/current", data = "<fields>")]
 pub async fn remove(
     caller: Caller,
+    key: IdempotencyKey,
     query: shared::QueryFields,
     pool: &State<Pool>,
     fields: Fields,
-) -> Result<Status, Error> {
+) -> Result<Answer, Error> {
+    let owner = caller.user.id;
+    key.run(pool, owner, Some(&fields), |claim| {
+        remove_line(claim, owner, &query, pool, &fields)
+    })
+    .await
+}
+
+async fn remove_line(
+    claim: Claim,
+    owner: i64,
+    query: &shared::QueryFields,
+    pool: &Pool,
+    fields: &Fields,
+) -> Result<Answer, Error> {
     let mut errors = fields.errors();
     let raw = fields.get("sku").or(query.get("sku"));
     let Some(sku) = errors.required("sku", raw, Sku::parse) else {
@@ -163,10 +199,11 @@ pub async fn remove(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let owner = caller.user.id;
     run(pool, move |conn| {
-        store::remove_from_open_order(conn, owner, &sku)
+        claim.write(conn, |conn| {
+            store::remove_from_open_order(conn, owner, &sku)?;
+            Ok(Answer::empty(Status::NoContent))
+        })
     })
-    .await?;
-    Ok(Status::NoContent)
+    .await
 }

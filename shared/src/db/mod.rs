@@ -402,6 +402,10 @@ thread_local! {
 /// [`DbError::Commit`]. On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the
 /// write lock up front: a deferred transaction that reads and then writes can fail with
 /// `database is locked` when another writer got there first.
+///
+/// Called inside another write transaction, `work` joins it: it commits or rolls back with
+/// the outer one (whose work must then fail when this one does). That is how a write and the
+/// stored answer of its `Idempotency-Key` share one transaction (`shared::idempotency`).
 pub fn write_transaction<T, E>(
     conn: &mut AnyConnection,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -409,6 +413,9 @@ pub fn write_transaction<T, E>(
 where
     E: From<DbError>,
 {
+    if in_transaction(conn).map_err(DbError::Query)? {
+        return work(conn);
+    }
     let begin = match conn {
         AnyConnection::Sqlite(_) => "BEGIN IMMEDIATE",
         AnyConnection::Postgresql(_) => "BEGIN",
@@ -431,6 +438,15 @@ where
             Err(error)
         }
     }
+}
+
+/// Whether a transaction is open on the connection.
+fn in_transaction(conn: &mut AnyConnection) -> diesel::QueryResult<bool> {
+    let depth = on_backend!(conn, |c| {
+        <AnsiTransactionManager as TransactionManager<_>>::transaction_manager_status_mut(c)
+            .transaction_depth()
+    })?;
+    Ok(depth.is_some())
 }
 
 /// Runs Diesel work on Rocket's blocking pool with a pooled connection (see

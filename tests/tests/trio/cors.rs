@@ -50,7 +50,7 @@ async fn preflights_on_every_api_path_are_answered_for_the_shell() {
             .header("Access-Control-Request-Method", method)
             .header(
                 "Access-Control-Request-Headers",
-                "authorization,content-type",
+                "authorization,content-type,idempotency-key",
             )
             .send()
             .await
@@ -67,7 +67,7 @@ async fn preflights_on_every_api_path_are_answered_for_the_shell() {
         );
         assert_eq!(
             header(&response, "access-control-allow-headers"),
-            Some("Authorization, Content-Type")
+            Some("Authorization, Content-Type, Idempotency-Key")
         );
         assert!(header(&response, "access-control-max-age").is_some());
         assert_eq!(header(&response, "vary"), Some("Origin"));
@@ -96,9 +96,15 @@ async fn an_allowed_origin_is_named_on_answers_and_errors_alike() {
                 Some(origin)
             );
             assert_eq!(header(&response, "vary"), Some("Origin"));
-            // A throttled login's Retry-After must be readable by the page.
-            assert!(header(&response, "access-control-expose-headers")
-                .is_some_and(|exposed| exposed.contains("Retry-After")));
+            // A throttled login's or a busy key's Retry-After, and whether an answer is a
+            // stored one given again, must be readable by the page.
+            for exposed in ["Retry-After", "Idempotency-Replayed"] {
+                assert!(
+                    header(&response, "access-control-expose-headers")
+                        .is_some_and(|list| list.contains(exposed)),
+                    "{exposed}"
+                );
+            }
         }
     }
     trio.stop().await;

@@ -15,6 +15,7 @@ mod conventions;
 mod cors;
 mod fragments;
 mod full_disk;
+mod idempotency;
 mod neighbours;
 mod orders;
 mod processes;

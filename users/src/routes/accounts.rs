@@ -7,6 +7,7 @@ use serde::Deserialize;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
+use shared::idempotency::{Answer, Claim, IdempotencyKey, IdempotencyKeyHeader, NO_CALLER};
 use shared::{ApiError, Fields, QueryFields};
 use utoipa::ToSchema;
 
@@ -33,6 +34,7 @@ pub struct RegistrationFields {
 
 /// Creates an account (never an administrator).
 #[utoipa::path(post, path = "/api/users/register", tag = "users",
+    params(IdempotencyKeyHeader),
     request_body(content(
         (RegistrationFields = "application/x-www-form-urlencoded"),
         (RegistrationFields = "application/json"))),
@@ -40,13 +42,29 @@ pub struct RegistrationFields {
         (status = 200, description = "The new account", body = User),
         (status = 400, description = "Bad fields, or username / address taken", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
-        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody)))]
+        (status = 415, description = "The body is neither a form nor JSON", body = ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running (`Retry-After` says when to try again)", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used for a different request", body = ErrorBody)))]
 #[rocket::post("/api/users/register", data = "<fields>")]
 pub async fn register(
+    key: IdempotencyKey,
     fields: Fields,
     pool: &State<Pool>,
     hashing: &State<Hashing>,
-) -> Result<Json<User>, Error> {
+) -> Result<Answer, Error> {
+    // The key alone names the request: whoever registers has no token yet.
+    key.run(pool, NO_CALLER, Some(&fields), |claim| {
+        register_customer(claim, &fields, pool, hashing)
+    })
+    .await
+}
+
+async fn register_customer(
+    claim: Claim,
+    fields: &Fields,
+    pool: &Pool,
+    hashing: &Hashing,
+) -> Result<Answer, Error> {
     let new_user = NewUser {
         username: fields.get("username"),
         mail: fields.get("mail"),
@@ -54,8 +72,16 @@ pub async fn register(
         last_name: fields.get("last_name"),
         password: fields.get("password"),
     };
-    let user = accounts::register(pool, hashing, new_user, fields.errors(), Role::Customer).await?;
-    Ok(Json(user))
+    let user = accounts::register_claimed(
+        claim,
+        pool,
+        hashing,
+        new_user,
+        fields.errors(),
+        Role::Customer,
+    )
+    .await?;
+    Ok(Answer::json(Status::Ok, &user))
 }
 
 /// `true` with 200 when the username exists, `false` with 404 when it does not.
