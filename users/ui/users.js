@@ -69,15 +69,19 @@ class BreweryAccount extends HTMLElement {
     return (this.getAttribute("api") ?? "").replace(/\/$/, "");
   }
 
-  async call(method, path, fields) {
+  async call(method, path, fields, key) {
+    const headers = fields ? { "Content-Type": "application/json" } : {};
+    // A write's key, kept by the caller until an answer comes: a retry is the same write.
+    if (key) headers["Idempotency-Key"] = key;
     let response;
     try {
       response = await fetch(this.api + path, {
         method,
-        headers: fields ? { "Content-Type": "application/json" } : {},
+        headers,
         body: fields ? JSON.stringify(fields) : undefined,
       });
     } catch {
+      document.dispatchEvent(new CustomEvent("brewery:network-failed"));
       throw new Unavailable();
     }
     if (response.status >= 500) throw new Unavailable();
@@ -106,14 +110,20 @@ class BreweryAccount extends HTMLElement {
     try {
       const { status, body } = await this.call("POST", "/api/users/check_token", { token: this.token });
       if (status === 200) {
+        this.lastSeen = false;
         this.remember(this.token, body);
       } else {
         this.notice = "Your session has ended; please log in again.";
         this.remember(null, null);
       }
     } catch {
-      this.notice = "users is unavailable, try again shortly.";
-      this.noticeIsError = true;
+      // Offline the account stays as last seen (the cart still works, queued on the device).
+      this.user ??= storedUser();
+      this.lastSeen = Boolean(this.user);
+      if (!this.user) {
+        this.notice = "users is unavailable, try again shortly.";
+        this.noticeIsError = true;
+      }
     }
     this.render();
   }
@@ -137,7 +147,7 @@ class BreweryAccount extends HTMLElement {
               ${this.user.is_admin ? '<span class="acc-badge">administrator</span>' : ""}</p>
             <button type="button" class="acc-logout">Log out</button>
           </div>
-          <p class="acc-status" role="status"></p>
+          <p class="acc-status" role="status">${this.lastSeen ? "Your account as last seen: users cannot be reached." : ""}</p>
         </section>`;
       this.querySelector(".acc-logout").addEventListener("click", () => this.logout());
       return;
@@ -231,8 +241,12 @@ class BreweryAccount extends HTMLElement {
     this.showFieldErrors(form, {});
     this.status("Creating your account…");
     const fields = this.fields(form);
+    // The same fields sent again after a lost answer are the same registration (the same key).
+    const sent = JSON.stringify(fields);
+    if (this.registering?.sent !== sent) this.registering = { sent, key: crypto.randomUUID() };
     try {
-      const { status, body } = await this.call("POST", "/api/users/register", fields);
+      const { status, body } = await this.call("POST", "/api/users/register", fields, this.registering.key);
+      this.registering = null;
       if (status === 200) {
         this.mode = "login";
         this.notice = `Welcome, ${body.first_name}! Your account is ready; log in.`;
@@ -261,6 +275,14 @@ class BreweryAccount extends HTMLElement {
     this.mode = "login";
     this.remember(null, null);
     this.render();
+  }
+}
+
+function storedUser() {
+  try {
+    return JSON.parse(localStorage.getItem(USER_KEY) ?? "null");
+  } catch {
+    return null;
   }
 }
 
