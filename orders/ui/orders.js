@@ -262,7 +262,16 @@ class BreweryCart extends OrdersElement {
     this.checkoutKey = null;
     await this.readQueue();
     this.render();
-    return this.flush();
+    const sent = await this.flush();
+    if (!sent) {
+      const message = isOffline()
+        ? "Saved on this device; it is sent when the network is back."
+        : "Saved on this device; it is sent as soon as orders answers.";
+      for (const [method, fields] of changes) {
+        if (method === "PUT") this.announce({ sku: fields.sku, ok: true, message });
+      }
+    }
+    return sent;
   }
 
   /** Sends the queue in order until it is empty or orders cannot be reached; true when empty. */
@@ -329,7 +338,6 @@ class BreweryCart extends OrdersElement {
       });
     } catch {
       document.dispatchEvent(new CustomEvent("brewery:network-failed"));
-      this.announce({ sku: change.sku, ok: true, message: "Saved on this device; it is sent when the network is back." });
       return "stop";
     }
     const body = response.status === 204 ? null : await response.json().catch(() => null);
@@ -380,7 +388,10 @@ class BreweryCart extends OrdersElement {
     for (const change of this.pending) {
       const line = lines.get(change.sku);
       if (change.method === "DELETE") {
-        if (line) Object.assign(line, { quantity: 0, pending: true });
+        if (line) Object.assign(line, { quantity: 0, pending: true, removing: true });
+      } else if (line?.removing) {
+        Object.assign(line, { quantity: change.quantity, pending: true, removing: false });
+        line.unit_price ??= change.price;
       } else if (line) {
         Object.assign(line, { quantity: line.quantity + change.quantity, pending: true });
         line.unit_price ??= change.price;
@@ -389,7 +400,7 @@ class BreweryCart extends OrdersElement {
       }
     }
     for (const line of lines.values()) {
-      if (line.pending) {
+      if (line.pending && !line.removing) {
         line.line_total = line.unit_price == null ? null : ((cents(line.unit_price) * line.quantity) / 100).toFixed(2);
       }
     }
@@ -415,10 +426,10 @@ class BreweryCart extends OrdersElement {
     const projected = this.projected();
     const waiting = this.pending.length > 0;
     const lines = projected.map((line) => `
-      <li class="ord-line${line.pending ? " ord-pending" : ""}${line.pending && !line.quantity ? " ord-removing" : ""}" data-sku="${escape(line.sku)}">
+      <li class="ord-line${line.pending ? " ord-pending" : ""}${line.removing ? " ord-removing" : ""}" data-sku="${escape(line.sku)}">
         <div><p class="ord-line-name">${escape(names[line.sku] ?? `Beer ${line.sku}`)}</p>
           <p class="ord-line-unit">SKU ${escape(line.sku)}${line.unit_price == null ? "" : ` · ${this.price(line.unit_price)} each`}</p>
-          ${line.pending ? `<p class="ord-pending-note">${line.quantity ? "Waiting to be sent" : "Removal waiting to be sent"}</p>` : ""}</div>
+          ${line.pending ? `<p class="ord-pending-note">${line.removing ? "Removal waiting to be sent" : "Waiting to be sent"}</p>` : ""}</div>
         <p class="ord-line-total">${line.line_total == null ? "–" : this.price(line.line_total)}</p>
         <div class="ord-line-controls">
           <label>Quantity <input type="number" class="ord-quantity" min="0" max="10000" value="${line.quantity}"
@@ -450,7 +461,7 @@ class BreweryCart extends OrdersElement {
 
   total(lines, waiting) {
     if (!waiting) return this.price(this.order?.total ?? "0.00");
-    const sum = lines.reduce((total, line) => total + (line.line_total == null ? 0 : cents(line.line_total)), 0);
+    const sum = lines.reduce((total, line) => total + (line.removing || line.line_total == null ? 0 : cents(line.line_total)), 0);
     return this.price((sum / 100).toFixed(2));
   }
 
