@@ -11,8 +11,9 @@
 "use strict";
 
 const VERSION = {{version}};
-const MODULES = {{modules}};
-const SERVICES = {{services}};
+// Behind the edge the modules and the services are on the shell's own origin.
+const MODULES = {{modules}}.map((url) => new URL(url, self.location.origin).href);
+const SERVICES = [self.location.origin, ...{{services}}];
 
 // The shell's files, one cache per version (the old one goes when a new version takes over).
 const SHELL_CACHE = `brewery-shell-${VERSION}`;
@@ -62,7 +63,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   const own = url.origin === self.location.origin;
   if (own && request.mode === "navigate" && url.pathname === "/") {
-    event.respondWith(networkFirst(event, SHELL_CACHE, request, "/"));
+    event.respondWith(networkFirst(event, SHELL_CACHE, request, "/", { shellOn5xx: true }));
   } else if (own && SHELL.includes(url.pathname) && url.pathname !== "/") {
     event.respondWith(networkFirst(event, SHELL_CACHE, request, url.pathname));
   } else if (MODULES.includes(url.origin + url.pathname)) {
@@ -83,10 +84,15 @@ async function keyFor(request) {
   return url.href;
 }
 
-/** The network's answer (a success is kept for later); without a network, the kept one. */
-async function networkFirst(event, cacheName, request, key) {
+/** The network's answer (a success is kept for later); without a network, the kept one. The
+ * page itself also comes from the copy when an edge answers for a shell that is down. */
+async function networkFirst(event, cacheName, request, key, { shellOn5xx = false } = {}) {
   try {
     const response = await fetch(request);
+    if (shellOn5xx && response.status >= 500) {
+      const kept = await caches.match(key, { cacheName });
+      if (kept) return kept;
+    }
     const storable = response.ok && !/no-store/.test(response.headers.get("Cache-Control") ?? "");
     if (storable) {
       const copy = response.clone();

@@ -90,6 +90,8 @@ pub struct Shop {
     pub storefront: Storefront,
     pub url: String,
     edge: Option<tasks::edge::Edge>,
+    /// Where the edge keeps its files and what it proxies to, to start it again.
+    edge_setup: Option<(PathBuf, tasks::edge::Upstreams)>,
 }
 
 impl Shop {
@@ -120,6 +122,7 @@ impl Shop {
             trio,
             storefront,
             edge: None,
+            edge_setup: None,
         }
     }
 
@@ -140,37 +143,38 @@ impl Shop {
         };
         let prefix = trio.dir.path().join("edge");
         std::fs::create_dir_all(&prefix).expect("the edge's folder");
-        let edge = tokio::task::spawn_blocking(move || {
-            tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
-        })
-        .await
-        .expect("the edge starts")
-        .expect("nginx runs");
+        let edge = start_edge(&prefix, &upstreams).await;
         trio.seed_beers().await;
         Shop {
             url: edge.url.clone(),
             trio,
             storefront,
             edge: Some(edge),
+            edge_setup: Some((prefix, upstreams)),
         }
     }
 
-    /// Cuts the network for real: the shell and the three services stop (their ports refuse),
-    /// so the browser's page, its service worker and its calls all find nothing there.
-    /// Only for the shell on its own port (behind the edge there is the edge as well).
+    /// Cuts the network for real: the browser's page, its service worker and its calls all find
+    /// nothing there. Behind the edge the edge stops (its port refuses; everything behind it
+    /// runs on); on the shell's own port the shell and the three services stop.
     pub async fn cut_network(&mut self) {
-        assert!(
-            self.edge.is_none(),
-            "the network is cut on the shell's own port"
-        );
+        if let Some(mut edge) = self.edge.take() {
+            let _ = tokio::task::spawn_blocking(move || edge.stop()).await;
+            return;
+        }
         self.storefront.stop().await;
         self.trio.orders.stop().await;
         self.trio.beers.stop().await;
         self.trio.users.stop().await;
     }
 
-    /// The network back: the shell and the services on the same ports and databases.
+    /// The network back: the edge, or the shell and the services, on the same ports and
+    /// databases.
     pub async fn restore_network(&mut self) {
+        if let Some((prefix, upstreams)) = &self.edge_setup {
+            self.edge = Some(start_edge(prefix, upstreams).await);
+            return;
+        }
         let trio = &mut self.trio;
         trio.users = start_users(&trio.databases, &trio.options, trio.users.port)
             .await
@@ -203,6 +207,19 @@ impl Shop {
         self.storefront.stop().await;
         self.trio.stop().await;
     }
+}
+
+async fn start_edge(
+    prefix: &std::path::Path,
+    upstreams: &tasks::edge::Upstreams,
+) -> tasks::edge::Edge {
+    let (prefix, upstreams) = (prefix.to_owned(), upstreams.clone());
+    tokio::task::spawn_blocking(move || {
+        tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
+    })
+    .await
+    .expect("the edge starts")
+    .expect("nginx runs")
 }
 
 /// A Chromium of its own (fresh profile) under a chromedriver of its own. Dropping it kills

@@ -578,7 +578,26 @@ async fn offline_a_reload_shows_the_last_catalogue_and_cart_with_a_banner_and_ch
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_adds_and_a_removal_made_offline_are_sent_once_each_when_the_network_is_back() {
     bounded(async {
-        let mut shop = Shop::start().await;
+        let shop = Shop::start().await;
+        queued_changes_journey(shop, "").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_changes_made_offline_are_sent_once_each_when_the_network_is_back() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        queued_changes_journey(shop, "edge-").await;
+    })
+    .await;
+}
+
+/// Offline: the last catalogue under the banner; two adds and a removal shown as pending, each
+/// with its own key on the device; back online, each sent once and the cart the server's.
+async fn queued_changes_journey(mut shop: Shop, screenshots: &str) {
+    let shot = |name: &str| format!("{screenshots}{name}");
+    {
         let (browser, customer) = seen_online(&shop, &[("123456", 1)]).await;
 
         shop.cut_network().await;
@@ -605,7 +624,7 @@ async fn two_adds_and_a_removal_made_offline_are_sent_once_each_when_the_network
         browser
             .wait_for_text("brewery-cart .ord-total-amount", "5.50")
             .await;
-        browser.screenshot("offline-pending").await;
+        browser.screenshot(&shot("offline-pending")).await;
 
         let queued = browser.queued_changes().await;
         let keys: std::collections::HashSet<&str> = queued
@@ -630,11 +649,10 @@ async fn two_adds_and_a_removal_made_offline_are_sent_once_each_when_the_network
             quantities(&shop, &customer.token).await,
             expected(&[("123457", 2), ("123458", 1)])
         );
-        browser.screenshot("back-online").await;
+        browser.screenshot(&shot("back-online")).await;
         browser.close().await;
-        shop.stop().await;
-    })
-    .await;
+    }
+    shop.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
