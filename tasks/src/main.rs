@@ -126,8 +126,10 @@ enum UsersCommand {
 
 #[derive(clap::Args)]
 struct CreateAdmin {
+    /// The administrator's username.
     #[arg(long)]
     username: String,
+    /// The administrator's e-mail address (with --promote: the existing account's).
     #[arg(long)]
     email: String,
     /// Read the password from the first line of standard input (for scripts).
