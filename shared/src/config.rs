@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::client::TrustedProxies;
 use crate::db::{DatabaseUrl, PoolSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,9 @@ pub struct ServiceSettings {
     /// How long a client may take to send a request's head, and then its body
     /// (`CLIENT_READ_TIMEOUT_SECS`); see [`DEFAULT_CLIENT_READ_TIMEOUT`].
     pub client_read_timeout: Duration,
+    /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`, comma-separated
+    /// CIDRs or addresses; empty by default: no forwarded header is believed).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Long enough for a phone on a bad link to send a 64 KiB body (6.4 KB/s), short enough that a
@@ -58,7 +62,8 @@ pub const LOCAL_EDGE_SOURCE: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0
 impl ServiceSettings {
     /// Reads `<SERVICE>_ADDRESS`, `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`,
     /// `<SERVICE>_DB_POOL_SIZE`, `<SERVICE>_DB_TIMEOUT_MS`,
-    /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit) and `CLIENT_READ_TIMEOUT_SECS`.
+    /// `<SERVICE>_DB_STATEMENT_TIMEOUT_MS` (0 for no limit), `CLIENT_READ_TIMEOUT_SECS` and
+    /// `TRUSTED_PROXIES`.
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, ConfigError> {
         let prefix = service.to_uppercase();
         let database_url =
@@ -103,6 +108,7 @@ impl ServiceSettings {
                 statement_timeout: (statement_ms > 0).then(|| Duration::from_millis(statement_ms)),
             },
             client_read_timeout: Duration::from_secs(client_read_secs),
+            trusted_proxies: trusted_proxies_from_env()?,
         })
     }
 
@@ -128,6 +134,21 @@ impl ServiceSettings {
             .merge(("ident", "brewery"))
     }
 }
+
+/// `TRUSTED_PROXIES`, empty when unset.
+pub fn trusted_proxies_from_env() -> Result<TrustedProxies, ConfigError> {
+    trusted_proxies_setting(var(TRUSTED_PROXIES_VARIABLE).as_deref())
+}
+
+fn trusted_proxies_setting(value: Option<&str>) -> Result<TrustedProxies, ConfigError> {
+    match value {
+        None => Ok(TrustedProxies::none()),
+        Some(text) => TrustedProxies::parse(text)
+            .map_err(|problem| ConfigError(format!("{TRUSTED_PROXIES_VARIABLE}: {problem}"))),
+    }
+}
+
+pub const TRUSTED_PROXIES_VARIABLE: &str = "TRUSTED_PROXIES";
 
 /// Where the neighbours are and how long to wait for them.
 #[derive(Debug, Clone)]
@@ -205,6 +226,17 @@ mod tests {
             neighbour_url("neighbourcheck", 1).unwrap(),
             "http://users.internal:80"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_and_a_bad_entry_names_the_variable() {
+        let trusted = trusted_proxies_setting(Some("10.0.0.0/8, 127.0.0.80")).unwrap();
+        assert!(trusted.contains("10.2.3.4".parse().unwrap()));
+        assert!(!trusted.contains("127.0.0.1".parse().unwrap()));
+        let error = trusted_proxies_setting(Some("10.0.0.0/8,edge")).unwrap_err();
+        assert!(error.0.starts_with("TRUSTED_PROXIES"), "{error}");
+        assert!(error.0.contains("\"edge\""), "{error}");
+        assert!(trusted_proxies_setting(None).unwrap().is_empty());
     }
 
     #[test]

@@ -246,11 +246,6 @@ enum Claimed {
 }
 
 impl IdempotencyKey {
-    /// Whether the request sent a key.
-    pub fn is_present(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Runs a write under this key for `caller` (the token's user, or [`NO_CALLER`]), whose
     /// body is `body` (`None` for a route that reads none). `work` gets the [`Claim`] to pass
     /// to [`Claim::write`] around its write transaction. Without a key, `work` simply runs.
@@ -542,7 +537,10 @@ where
 /// only logged: the next cleanup does the work.
 async fn clean_up_now_and_then(pool: &Pool) {
     static CLAIMS: AtomicU64 = AtomicU64::new(0);
-    if CLAIMS.fetch_add(1, Ordering::Relaxed) % CLEANUP_EVERY != 0 {
+    if !CLAIMS
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(CLEANUP_EVERY)
+    {
         return;
     }
     let cutoff = crate::time::now() - DELETED_AFTER;

@@ -3,6 +3,7 @@
 pub mod auth;
 #[cfg(feature = "dev-tools")]
 pub mod cargo;
+pub mod client;
 pub mod clients;
 pub mod config;
 pub mod cors;

@@ -6,7 +6,7 @@ use rocket::response::Redirect;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{Build, Rocket, State};
 use rocket::{Request, Response};
-use rocket_prometheus::prometheus::{IntGauge, IntGaugeVec, Opts};
+use rocket_prometheus::prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use rocket_prometheus::PrometheusMetrics;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -140,6 +140,10 @@ impl Fairing for PoolGauge {
     }
 }
 
+/// Counters of a service's own, exported in its `/metrics` beside the shared ones: the service
+/// manages them in its `mount`, before [`stage`] builds the registry of the instance.
+pub struct ServiceCounters(pub Vec<IntCounterVec>);
+
 /// Everything a service has beside its own API: request conventions, JSON catchers,
 /// operational routes, `/metrics`, `/openapi.json` and the offline docs page at `/docs`.
 pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) -> Rocket<Build> {
@@ -153,6 +157,13 @@ pub fn stage(rocket: Rocket<Build>, service: &'static str, mut api: OpenApiDoc) 
         .register(Box::new(crate::clients::UPSTREAM_CALLS.clone()))
     {
         tracing::error!(%error, "cannot export the upstream call counter");
+    }
+    if let Some(ServiceCounters(counters)) = rocket.state::<ServiceCounters>() {
+        for counter in counters {
+            if let Err(error) = metrics.registry().register(Box::new(counter.clone())) {
+                tracing::error!(%error, "cannot export a counter of the service");
+            }
+        }
     }
     let pool_gauge = IntGaugeVec::new(
         Opts::new(

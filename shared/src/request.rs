@@ -1,4 +1,5 @@
-//! Per-request conventions: trailing slashes, request ids, one log line per request.
+//! Per-request conventions: trailing slashes, request ids, one log line per request (with
+//! the client's address as [`crate::client::ClientAddress`] works it out).
 
 use std::time::Instant;
 
@@ -85,6 +86,7 @@ impl Fairing for Conventions {
         tracing::info!(
             service = self.service,
             request_id = %id.0,
+            client = %crate::client::ClientAddress::of(req),
             method = %req.method(),
             path = %req.uri().path(),
             route = %route,

@@ -90,7 +90,9 @@ pub fn connect<S: Service>(service: &ServiceSettings) -> Result<Pool, DbError> {
 /// every service shares (request ids, errors, CORS, metrics, operations endpoints, security
 /// headers on every answer).
 pub fn rocket<S: Service>(settings: &Settings<S>, pool: Pool) -> Result<Rocket<Build>, BoxError> {
-    let rocket = rocket::custom(settings.service.figment()).manage(pool);
+    let rocket = rocket::custom(settings.service.figment())
+        .manage(pool)
+        .manage(settings.service.trusted_proxies.clone());
     let rocket = S::mount(rocket, &settings.config)?;
     let rocket = crate::ops::stage(rocket, S::NAME, S::openapi());
     Ok(rocket.attach(crate::headers::SecurityHeaders))

@@ -25,14 +25,40 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve all three services (ports 5001–5003 by default), output prefixed by service, and
-    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all.
+    /// the storefront's shell (STOREFRONT_PORT, default 5000). Ctrl-C stops them all. Unless
+    /// TRUSTED_PROXIES is set, the services believe forwarded client addresses only from
+    /// `tasks edge` (127.0.0.80).
     Serve,
     /// Put a throwaway nginx (Debian's `nginx`) in front of the running trio and a shell of its
-    /// own: one origin, configured by deploy/nginx/edge.conf.template; files under target/edge.
+    /// own: one HTTPS origin, configured by deploy/nginx/edge.conf.template; its plain port
+    /// redirects to HTTPS. Files under target/edge/<port>, its certificate under target/edge/tls.
     Edge {
-        /// Where the edge listens.
-        #[arg(long, env = "EDGE_PORT", default_value_t = 8080)]
+        /// The address both ports listen on (0.0.0.0 for every interface).
+        #[arg(long, env = "EDGE_ADDRESS", default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+        /// HTTPS.
+        #[arg(long, env = "EDGE_PORT", default_value_t = 8443)]
         port: u16,
+        /// Plain HTTP, which redirects to HTTPS.
+        #[arg(long, env = "EDGE_HTTP_PORT", default_value_t = 8080)]
+        http_port: u16,
+        /// A certificate (PEM, with its chain) instead of the one made for localhost.
+        #[arg(long, env = "EDGE_CERT", requires = "key")]
+        cert: Option<std::path::PathBuf>,
+        /// The certificate's key (PEM).
+        #[arg(long, env = "EDGE_KEY", requires = "cert")]
+        key: Option<std::path::PathBuf>,
+    },
+    /// Make a certificate for the edge (localhost, 127.0.0.1, ::1 and any --name), signed by a
+    /// CA made for it alone: ca.pem (to trust), cert.pem and key.pem (for nginx). Compose
+    /// mounts deploy/compose/tls.
+    EdgeCert {
+        /// Where the files go.
+        #[arg(long, default_value = "deploy/compose/tls")]
+        dir: std::path::PathBuf,
+        /// Another host name or address the certificate is for (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
     },
     /// Serve only the storefront's shell page (STOREFRONT_ADDRESS, STOREFRONT_PORT).
     Storefront {
@@ -96,7 +122,8 @@ enum PgCommand {
 /// What every service can be asked to do.
 #[derive(Subcommand)]
 enum ServiceCommand {
-    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003).
+    /// Serve it (on <SERVICE>_PORT: users 5001, beers 5002, orders 5003); unless
+    /// TRUSTED_PROXIES is set, it believes forwarded client addresses only from `tasks edge`.
     Serve,
     /// Apply pending database migrations, then exit.
     Setup,
@@ -105,8 +132,12 @@ enum ServiceCommand {
 impl ServiceCommand {
     fn run<S: service::Service>(self) -> ExitCode {
         match self {
-            // A service's process life is the same under tasks as in its own binary.
-            ServiceCommand::Serve => service::run::<S>(),
+            // A service's process life is the same under tasks as in its own binary, but for
+            // the proxy it trusts: the local edge (`tasks edge`).
+            ServiceCommand::Serve => {
+                serve_all::trust_the_local_edge_unless_told();
+                service::run::<S>()
+            }
             ServiceCommand::Setup => finish(service::setup::<S>()),
         }
     }
@@ -158,13 +189,45 @@ enum BeersCommand {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `.env` first, so that it also sets the command line's variables (EDGE_PORT, …).
     shared::startup::prepare();
+    // As for every other setting, an empty variable (as .env.example has them) means unset.
+    for name in [
+        "EDGE_ADDRESS",
+        "EDGE_PORT",
+        "EDGE_HTTP_PORT",
+        "EDGE_CERT",
+        "EDGE_KEY",
+    ] {
+        if std::env::var_os(name).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
+    let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve => return serve_all::run(),
-        Command::Edge { port } => tokio::runtime::Runtime::new()
+        Command::Serve => {
+            serve_all::trust_the_local_edge_unless_told();
+            return serve_all::run();
+        }
+        Command::Edge {
+            address,
+            port,
+            http_port,
+            cert,
+            key,
+        } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
-            .and_then(|runtime| runtime.block_on(shop::edge(port))),
+            .and_then(|runtime| {
+                runtime.block_on(shop::edge(shop::EdgeOptions {
+                    address,
+                    port,
+                    http_port,
+                    tls: cert
+                        .zip(key)
+                        .map(|(cert, key)| tasks::edge::Tls { cert, key }),
+                }))
+            }),
+        Command::EdgeCert { dir, names } => edge_cert(&dir, &names),
         Command::Storefront { same_origin } => tokio::runtime::Runtime::new()
             .map_err(BoxError::from)
             .and_then(|runtime| runtime.block_on(shop::serve(same_origin))),
@@ -336,6 +399,17 @@ fn make_admin(
         users::AdminOutcome::Promoted => "is now an administrator (its password is unchanged)",
     };
     println!("user {} (id {}) {done}", user.username, user.id);
+    Ok(())
+}
+
+fn edge_cert(dir: &std::path::Path, names: &[String]) -> Result<(), BoxError> {
+    let made = tasks::edge::LocalCertificate::make(dir, names)?;
+    println!(
+        "wrote {} and {} (for nginx) and {} (the CA to trust)",
+        made.cert.display(),
+        made.key.display(),
+        made.ca.display()
+    );
     Ok(())
 }
 

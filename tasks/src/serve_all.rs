@@ -1,6 +1,6 @@
 //! `tasks serve`: the three services as child processes of this one, their output prefixed by
 //! name, and the storefront's shell in this process; Ctrl-C (or SIGTERM) stops them all, and
-//! one dying stops the others.
+//! one dying stops the others. Also what every service run by `tasks` trusts by default.
 
 use std::process::{ExitCode, Stdio};
 
@@ -11,7 +11,20 @@ use tokio::process::Command;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use shared::config::{LOCAL_EDGE_SOURCE, TRUSTED_PROXIES_VARIABLE};
+
 const SERVICES: [&str; 3] = ["users", "beers", "orders"];
+
+/// A service served by `tasks` (`tasks serve`, `tasks users serve` …) believes the forwarded
+/// client address of `tasks edge`, which connects from [`LOCAL_EDGE_SOURCE`], and of nobody
+/// else, unless `TRUSTED_PROXIES` says otherwise (empty counts as unset, as for every
+/// setting). The binaries themselves trust no one by default. Call before any thread starts:
+/// it sets the variable for this process and the services it starts.
+pub fn trust_the_local_edge_unless_told() {
+    if shared::config::var(TRUSTED_PROXIES_VARIABLE).is_none() {
+        std::env::set_var(TRUSTED_PROXIES_VARIABLE, LOCAL_EDGE_SOURCE.to_string());
+    }
+}
 
 pub fn run() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {

@@ -66,11 +66,32 @@ pub async fn serve(same_origin: bool) -> Result<(), crate::BoxError> {
     Ok(())
 }
 
-/// `tasks edge`: nginx on `port` in front of the trio on its configured ports (started
-/// separately, e.g. by `tasks serve`) and a same-origin shell of its own; until Ctrl-C or
-/// SIGTERM. nginx's files live under `target/edge`.
-pub async fn edge(port: u16) -> Result<(), crate::BoxError> {
+/// Where `tasks edge` listens and what it serves with.
+pub struct EdgeOptions {
+    pub address: IpAddr,
+    pub port: u16,
+    pub http_port: u16,
+    /// A certificate and key of one's own, instead of the one made under `target/edge/tls`.
+    pub tls: Option<tasks::edge::Tls>,
+}
+
+/// `target/edge`, beside the other tasks' folders.
+pub fn edge_dir() -> std::path::PathBuf {
+    crate::pg::cluster_dir().with_file_name("edge")
+}
+
+/// `tasks edge`: nginx on `options` in front of the trio on its configured ports (started
+/// separately, e.g. by `tasks serve`) and a same-origin shell of its own; until Ctrl-C,
+/// SIGTERM, or nginx's exit (an error). nginx's files live under `target/edge/<port>`, the
+/// certificate it makes under `target/edge/tls`.
+pub async fn edge(options: EdgeOptions) -> Result<(), crate::BoxError> {
     let settings = Settings::from_env()?;
+    let dir = edge_dir();
+    let prefix = dir.join(options.port.to_string());
+    let tls = match options.tls {
+        Some(tls) => tls,
+        None => tasks::edge::LocalCertificate::ensure(&dir.join("tls"))?.tls(),
+    };
     // The shell on a free loopback port, known once it listens.
     let (port_tx, port_rx) = tokio::sync::oneshot::channel();
     let server = storefront::rocket([127, 0, 0, 1].into(), 0, Apis::same_origin())
@@ -84,31 +105,60 @@ pub async fn edge(port: u16) -> Result<(), crate::BoxError> {
     let stop = server.shutdown();
     let task = tokio::spawn(server.launch());
     let shell_port = port_rx.await?;
-    let prefix = crate::pg::cluster_dir().with_file_name("edge");
-    std::fs::create_dir_all(&prefix)?;
-    let upstreams = tasks::edge::Upstreams {
-        edge_port: port,
-        users: format!("127.0.0.1:{}", settings.users_port),
-        beers: format!("127.0.0.1:{}", settings.beers_port),
-        orders: format!("127.0.0.1:{}", settings.orders_port),
-        storefront: format!("127.0.0.1:{shell_port}"),
+    let service = |port: u16| format!("127.0.0.1:{port}");
+    let config = tasks::edge::Config {
+        address: options.address,
+        https_port: options.port,
+        http_port: options.http_port,
+        tls: tls.clone(),
+        proxy_bind: Some(shared::config::LOCAL_EDGE_SOURCE.into()),
+        upstreams: tasks::edge::Upstreams {
+            users: service(settings.users_port),
+            beers: service(settings.beers_port),
+            orders: service(settings.orders_port),
+            storefront: service(shell_port),
+        },
     };
-    let mut edge = tokio::task::spawn_blocking(move || {
-        tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Terminal)
+    let started = tokio::task::spawn_blocking(move || {
+        tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Terminal)
     })
-    .await??;
+    .await?;
+    let mut edge = match started {
+        Ok(edge) => edge,
+        Err(error) => {
+            stop.notify();
+            let _ = task.await;
+            return Err(error);
+        }
+    };
     println!(
-        "[tasks] the edge is on {} (users :{}, beers :{}, orders :{}; start them with `tasks serve`) — Ctrl-C stops it",
-        edge.url, settings.users_port, settings.beers_port, settings.orders_port
+        "[tasks] the edge is on {} ({} redirects there; users :{}, beers :{}, orders :{}; start them with `tasks serve`) — Ctrl-C stops it",
+        edge.url, edge.http_url, settings.users_port, settings.beers_port, settings.orders_port
+    );
+    println!(
+        "[tasks] its certificate: {} (trust it with e.g. `curl --cacert {}`)",
+        tls.cert.display(),
+        tls.cert.with_file_name("ca.pem").display()
     );
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    let mut check = tokio::time::interval(std::time::Duration::from_millis(250));
+    let exited = loop {
+        tokio::select! {
+            _ = interrupt.recv() => break None,
+            _ = terminate.recv() => break None,
+            _ = check.tick() => {
+                if let Some(status) = edge.exited() {
+                    break Some(status);
+                }
+            }
+        }
+    };
     tokio::task::spawn_blocking(move || edge.stop()).await?;
     stop.notify();
     task.await??;
-    Ok(())
+    match exited {
+        Some(status) => Err(format!("nginx exited ({status}); the edge is down").into()),
+        None => Ok(()),
+    }
 }

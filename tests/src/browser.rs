@@ -91,7 +91,7 @@ pub struct Shop {
     pub url: String,
     edge: Option<tasks::edge::Edge>,
     /// Where the edge keeps its files and what it proxies to, to start it again.
-    edge_setup: Option<(PathBuf, tasks::edge::Upstreams)>,
+    edge_setup: Option<(PathBuf, tasks::edge::Config)>,
 }
 
 impl Shop {
@@ -129,28 +129,43 @@ impl Shop {
     /// Behind the edge (nginx with deploy/nginx/edge.conf.template): one origin for the shell
     /// and every service, so no CORS at all (the services keep the default origins).
     pub async fn start_behind_the_edge() -> Shop {
-        let trio = Trio::start().await;
+        // The edge connects from the local edge's address; the trio believes only it.
+        let trio = Trio::start_with(Options {
+            trusted_proxies: shared::client::TrustedProxies::only(
+                shared::config::LOCAL_EDGE_SOURCE.into(),
+            ),
+            ..Options::default()
+        })
+        .await;
         let storefront = Storefront::start(0, storefront::Apis::same_origin())
             .await
             .expect("the storefront starts");
         let address = |url: &str| url.trim_start_matches("http://").to_owned();
         let upstreams = tasks::edge::Upstreams {
-            edge_port: free_port(),
             users: address(&trio.users.url),
             beers: address(&trio.beers.url),
             orders: address(&trio.orders.url),
             storefront: address(&storefront.url),
         };
         let prefix = trio.dir.path().join("edge");
-        std::fs::create_dir_all(&prefix).expect("the edge's folder");
-        let edge = start_edge(&prefix, &upstreams).await;
+        let config = {
+            let tls = prefix.join("tls");
+            tokio::task::spawn_blocking(move || {
+                tasks::edge::Config::local(free_port(), free_port(), &tls, upstreams)
+                    .map_err(|error| error.to_string())
+            })
+            .await
+            .expect("the edge's certificate is made")
+            .expect("the edge's certificate")
+        };
+        let edge = start_edge(&prefix, &config).await;
         trio.seed_beers().await;
         Shop {
             url: edge.url.clone(),
             trio,
             storefront,
             edge: Some(edge),
-            edge_setup: Some((prefix, upstreams)),
+            edge_setup: Some((prefix, config)),
         }
     }
 
@@ -171,8 +186,8 @@ impl Shop {
     /// The network back: the edge, or the shell and the services, on the same ports and
     /// databases.
     pub async fn restore_network(&mut self) {
-        if let Some((prefix, upstreams)) = &self.edge_setup {
-            self.edge = Some(start_edge(prefix, upstreams).await);
+        if let Some((prefix, config)) = &self.edge_setup {
+            self.edge = Some(start_edge(prefix, config).await);
             return;
         }
         let trio = &mut self.trio;
@@ -209,13 +224,10 @@ impl Shop {
     }
 }
 
-async fn start_edge(
-    prefix: &std::path::Path,
-    upstreams: &tasks::edge::Upstreams,
-) -> tasks::edge::Edge {
-    let (prefix, upstreams) = (prefix.to_owned(), upstreams.clone());
+async fn start_edge(prefix: &std::path::Path, config: &tasks::edge::Config) -> tasks::edge::Edge {
+    let (prefix, config) = (prefix.to_owned(), config.clone());
     tokio::task::spawn_blocking(move || {
-        tasks::edge::Edge::start(&prefix, &upstreams, tasks::edge::Logs::Quiet)
+        tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Quiet)
     })
     .await
     .expect("the edge starts")
@@ -287,6 +299,8 @@ impl Browser {
         .collect::<Vec<_>>();
         let capabilities = json!({
             "browserName": "chrome",
+            // The edge's certificate is made per test by a CA of its own (test-only).
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {"binary": chromium, "args": args},
             // The console, for the Content-Security-Policy violations it reports.
             "goog:loggingPrefs": {"browser": "ALL"},

@@ -187,6 +187,26 @@ pub trait Api {
         let path = with_query("/api/orders/".to_owned(), query);
         call(self.orders_as(who, Method::GET, &path)).await
     }
+
+    /// `POST /api/users/password` as `who`: the current password and the new one.
+    async fn change_password(
+        &self,
+        who: &(impl Caller + ?Sized),
+        password: &str,
+        new_password: &str,
+    ) -> (StatusCode, Value) {
+        let form = [("password", password), ("new_password", new_password)];
+        call(
+            self.users_as(who, Method::POST, "/api/users/password")
+                .form(&form),
+        )
+        .await
+    }
+
+    /// `POST /api/users/logout_all` as `who`.
+    async fn logout_all(&self, who: &(impl Caller + ?Sized)) -> (StatusCode, Value) {
+        call(self.users_as(who, Method::POST, "/api/users/logout_all")).await
+    }
 }
 
 fn authorised(

@@ -56,6 +56,8 @@ pub struct Options {
     pub db_timeout: Duration,
     /// `CORS_ALLOWED_ORIGINS` of all three (`None`: the default, the shell on port 5000).
     pub cors_allowed_origins: Option<String>,
+    /// `TRUSTED_PROXIES` of all three (default: none, as in production).
+    pub trusted_proxies: shared::client::TrustedProxies,
 }
 
 impl Default for Options {
@@ -67,6 +69,7 @@ impl Default for Options {
             token_cache: Duration::ZERO,
             db_timeout: PoolSettings::default().connection_timeout,
             cors_allowed_origins: None,
+            trusted_proxies: shared::client::TrustedProxies::none(),
         }
     }
 }
@@ -118,6 +121,7 @@ fn service_settings(database: &DatabaseUrl, options: &Options, port: u16) -> Ser
             ..PoolSettings::default()
         },
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+        trusted_proxies: options.trusted_proxies.clone(),
     }
 }
 
@@ -400,6 +404,22 @@ pub struct Account {
     pub id: i64,
     pub username: String,
     pub token: String,
+}
+
+/// An HTTP client whose connections come from `source`: a client of its own to the services,
+/// as Linux lets a process bind any address of 127.0.0.0/8 without configuring it.
+pub fn http_from(source: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// `127.0.0.<n>`: a distinct local client address (not 1, every other test's, nor 80, the
+/// local edge's).
+pub fn loopback(n: u8) -> IpAddr {
+    assert!(n != 1 && n != 80, "127.0.0.{n} is taken");
+    IpAddr::from([127, 0, 0, n])
 }
 
 /// A name no other test uses.

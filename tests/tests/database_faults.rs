@@ -306,6 +306,7 @@ async fn the_trio_rides_out_database_restarts_outages_and_killed_connections() {
         login_throttle: users::domain::LoginThrottle {
             per_username: 100_000,
             per_client: 100_000,
+            per_known_client: 100_000,
             ..Default::default()
         },
         ..Options::default()

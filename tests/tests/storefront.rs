@@ -367,7 +367,8 @@ async fn a_throttled_login_says_when_to_retry_and_a_revoked_token_asks_for_a_log
     bounded(async {
         let shop = Shop::start_with(Options {
             login_throttle: users::domain::LoginThrottle {
-                per_username: 1,
+                // The customer logs in from where it logged in before: its own budget.
+                per_known_client: 1,
                 ..users::domain::LoginThrottle::default()
             },
             ..Options::default()
@@ -414,6 +415,133 @@ async fn a_throttled_login_says_when_to_retry_and_a_revoked_token_asks_for_a_log
         );
         browser.screenshot("throttled-login").await;
         browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+/// Signs `browser` in with `token`, as a login in an earlier visit would have.
+async fn signed_in(shop: &Shop, token: &str, username: &str) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser.remember_token(token).await;
+    browser.goto(&shop.url).await;
+    browser
+        .wait_for_text("brewery-account .acc-user", username)
+        .await;
+    browser
+}
+
+/// The other browser's next action (adding a beer to the cart) finds its session ended and is
+/// sent back to log in.
+async fn is_sent_back_to_log_in(browser: &Browser) {
+    browser
+        .click(r#".cat-card[data-sku="123456"] .cat-add"#)
+        .await;
+    browser
+        .wait_for_text("brewery-account .acc-status", "log in again")
+        .await;
+    browser
+        .wait_for_text("brewery-cart", "Log in to fill your cart")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_password_and_logging_out_everywhere_end_the_other_browsers_session() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let customer = shop.trio.customer().await;
+        let other_token = shop.trio.login(&customer.username, "Secret123").await;
+        let laptop = signed_in(&shop, &customer.token, &customer.username).await;
+        let phone = signed_in(&shop, &other_token, &customer.username).await;
+
+        // A wrong current password and a too short new one are said beside their fields.
+        laptop.click("brewery-account .acc-security summary").await;
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=password]",
+                "Secret123",
+            )
+            .await;
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=new_password]",
+                "short",
+            )
+            .await;
+        laptop.click("brewery-account .acc-change").await;
+        laptop
+            .wait_for_text(
+                r#"brewery-account [data-error-for="new_password"]"#,
+                "characters",
+            )
+            .await;
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=password]",
+                "Wrong-guess-1",
+            )
+            .await;
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=new_password]",
+                "Fresh-Hops-Passw0rd-42",
+            )
+            .await;
+        laptop.click("brewery-account .acc-change").await;
+        laptop
+            .wait_for_text(
+                r#"brewery-account [data-error-for="password"]"#,
+                "current password is wrong",
+            )
+            .await;
+        laptop.screenshot("change-password-wrong").await;
+
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=password]",
+                "Secret123",
+            )
+            .await;
+        laptop
+            .fill(
+                "brewery-account .acc-change-password input[name=new_password]",
+                "Fresh-Hops-Passw0rd-42",
+            )
+            .await;
+        laptop.click("brewery-account .acc-change").await;
+        laptop
+            .wait_for_text("brewery-account .acc-status", "password is changed")
+            .await;
+        laptop.screenshot("change-password").await;
+        is_sent_back_to_log_in(&phone).await;
+        phone.screenshot("session-ended").await;
+
+        // The phone logs in with the new password; the laptop logs out everywhere.
+        phone
+            .fill("brewery-account input[name=username]", &customer.username)
+            .await;
+        phone
+            .fill(
+                "brewery-account input[name=password]",
+                "Fresh-Hops-Passw0rd-42",
+            )
+            .await;
+        phone.click("brewery-account button[type=submit]").await;
+        phone
+            .wait_for_text("brewery-account .acc-user", &customer.username)
+            .await;
+        laptop.click("brewery-account .acc-logout-all").await;
+        laptop
+            .wait_for_text(
+                "brewery-account .acc-status",
+                "You have logged out everywhere",
+            )
+            .await;
+        laptop.screenshot("logged-out-everywhere").await;
+        is_sent_back_to_log_in(&phone).await;
+        phone.close().await;
+        laptop.close().await;
         shop.stop().await;
     })
     .await;

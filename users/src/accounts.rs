@@ -1,6 +1,7 @@
 //! What the users service does with accounts, whoever asks: the registration route and
 //! `tasks users create-admin` both go through [`register`], and the login route asks
-//! [`admit_login`] whether the throttle lets an attempt be checked.
+//! [`admit_login`] whether the throttle lets an attempt be checked and tells
+//! [`record_login`] of a success.
 
 use std::time::Duration;
 
@@ -10,7 +11,10 @@ use shared::error::TAKEN;
 use shared::idempotency::{Answer, Claim};
 use shared::{ApiError, FieldErrors};
 
-use crate::domain::{Email, LoginThrottle, Password, PersonName, Username};
+use shared::client::ClientAddress;
+
+use crate::audit::{self, Event, Outcome};
+use crate::domain::{Email, LoginThrottle, Password, PersonName, TokenHash, Username};
 use crate::error::Error;
 use crate::hashing::Hashing;
 use crate::store::{self, NewAccount, Taken, UserRow};
@@ -181,6 +185,13 @@ pub async fn create_admin(
         })
         .await?;
         if let Some(row) = promoted {
+            audit::log(
+                Event::RoleChange,
+                Outcome::Promoted,
+                &row.username,
+                "local",
+                None,
+            );
             return Ok((row.to_user(), AdminOutcome::Promoted));
         }
     }
@@ -200,18 +211,26 @@ pub async fn create_admin(
         Role::Administrator,
     )
     .await?;
+    audit::log(
+        Event::RoleChange,
+        Outcome::Created,
+        &user.username,
+        "local",
+        None,
+    );
     Ok((user, AdminOutcome::Created))
 }
 
 /// Whether a login attempt may be checked.
 pub enum Admission {
     /// Check the password against this account (`None`: no such user, check a dummy hash).
-    /// The attempt stays recorded, as a failure, unless it is forgotten after a success.
+    /// The attempt stays recorded, as a failure, unless [`record_login`] forgets it.
     Check {
         attempt: i64,
         account: Option<UserRow>,
     },
-    /// Too many recent attempts for this username or from this client: wait this long.
+    /// Too many recent failures on this account or from this client (see [`LoginThrottle`]):
+    /// wait this long.
     Refused(Duration),
 }
 
@@ -222,21 +241,13 @@ pub async fn admit_login(
     pool: &Pool,
     throttle: LoginThrottle,
     username: String,
-    client: String,
+    client: ClientAddress,
 ) -> Result<Admission, Error> {
+    let client = client.to_string();
     run(pool, move |conn| -> Result<_, Error> {
         let now = shared::time::now();
-        let since = throttle.window_start(now);
-        let limits = (throttle.per_username, throttle.per_client);
-        let attempt = store::record_attempt(conn, &username, &client, since, limits)?;
-        let wait = [
-            throttle.wait(&attempt.by_username, throttle.per_username, now),
-            throttle.wait(&attempt.by_client, throttle.per_client, now),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        match wait {
+        let attempt = store::record_attempt(conn, &username, &client, now, &throttle)?;
+        match throttle.wait_after(&attempt.earlier, now) {
             Some(wait) => {
                 store::forget_attempt(conn, attempt.id)?;
                 Ok(Admission::Refused(wait))
@@ -246,6 +257,34 @@ pub async fn admit_login(
                 account: store::user_by_username(conn, &username)?,
             }),
         }
+    })
+    .await
+}
+
+/// A login whose password was right: its attempt is forgotten, the address it came from
+/// becomes (or stays) one the owner is known to log in from, and the token is stored; one
+/// transaction.
+pub async fn record_login(
+    pool: &Pool,
+    throttle: LoginThrottle,
+    attempt: i64,
+    user_id: i64,
+    client: ClientAddress,
+    token: TokenHash,
+    expires: chrono::NaiveDateTime,
+) -> Result<(), Error> {
+    let client = client.to_string();
+    run(pool, move |conn| -> Result<_, Error> {
+        let known_since = throttle.known_since(shared::time::now());
+        Ok(store::record_login(
+            conn,
+            attempt,
+            user_id,
+            &client,
+            known_since,
+            &token,
+            expires,
+        )?)
     })
     .await
 }

@@ -12,7 +12,9 @@ pub struct Config {
     /// How long a token lives after login (`USERS_TOKEN_TTL`, seconds, default 86400).
     pub token_ttl: Duration,
     /// Failed-login limits: `USERS_LOGIN_WINDOW_SECS` (900), `USERS_LOGIN_MAX_FAILURES` (5 per
-    /// username), `USERS_LOGIN_MAX_FAILURES_PER_CLIENT` (20 per client address).
+    /// username), `USERS_LOGIN_MAX_FAILURES_PER_CLIENT` (20 per client address),
+    /// `USERS_LOGIN_MAX_FAILURES_PER_KNOWN_CLIENT` (5 on an account from an address its owner
+    /// logged in from within `USERS_LOGIN_KNOWN_CLIENT_DAYS`, 90).
     pub login_throttle: LoginThrottle,
     /// How many argon2 runs at once (`USERS_HASHING_CONCURRENCY`, default: the number of CPU
     /// cores); each holds 19 MiB, so this bounds the memory a flood of logins can take, and
@@ -39,6 +41,10 @@ impl Config {
         }
         let defaults = LoginThrottle::default();
         let window: u64 = parse_var("USERS_LOGIN_WINDOW_SECS", defaults.window.as_secs())?;
+        let known_days: u64 = parse_var(
+            "USERS_LOGIN_KNOWN_CLIENT_DAYS",
+            defaults.known_client_for.as_secs() / 86_400,
+        )?;
         Ok(Config {
             token_ttl: Duration::from_secs(ttl),
             hashing_concurrency,
@@ -46,6 +52,11 @@ impl Config {
                 window: Duration::from_secs(window),
                 per_username: parse_var("USERS_LOGIN_MAX_FAILURES", defaults.per_username)?,
                 per_client: parse_var("USERS_LOGIN_MAX_FAILURES_PER_CLIENT", defaults.per_client)?,
+                per_known_client: parse_var(
+                    "USERS_LOGIN_MAX_FAILURES_PER_KNOWN_CLIENT",
+                    defaults.per_known_client,
+                )?,
+                known_client_for: Duration::from_secs(known_days.saturating_mul(86_400)),
             },
         })
     }

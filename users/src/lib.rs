@@ -1,6 +1,7 @@
 //! The users service: accounts, passwords, sessions (tokens) and roles.
 
 mod accounts;
+mod audit;
 pub mod config;
 pub mod domain;
 mod error;
@@ -48,7 +49,10 @@ impl Service for Users {
     }
 
     fn mount(rocket: Rocket<Build>, config: &Config) -> Result<Rocket<Build>, BoxError> {
+        let audit = audit::AuditCounter::new();
         Ok(rocket
+            .manage(shared::ops::ServiceCounters(vec![audit.counter().clone()]))
+            .manage(audit)
             .manage(hashing::Hashing::new(config.hashing_concurrency))
             .manage(TokenPolicy {
                 ttl: config.token_ttl,

@@ -1,5 +1,6 @@
 // The storefront's account fragment, served by the users service: <brewery-account>.
-// Register, log in, log out, and "who am I" (check_token). It shares only the token: kept in
+// Register, log in, log out, and "who am I" (check_token); signed in, change the password (which
+// ends every other session) and log out everywhere. It shares only the token: kept in
 // localStorage and announced with a `brewery:token` event ({token, user}) on document; it
 // listens for `brewery:unauthorized` (another fragment got a 401) and asks for a new login.
 // Attribute `api`: the users service's base URL ("" for the same origin).
@@ -27,6 +28,13 @@ brewery-account button { font: inherit; padding: .5rem .9rem; border-radius: 8px
 brewery-account button.primary { background: var(--brewery-accent, #8a4b08); color: #fff; border-color: transparent; font-weight: 600; }
 brewery-account .acc-who { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .5rem; }
 brewery-account .acc-user { margin: 0; }
+brewery-account .acc-security { margin-top: .75rem; border-top: 1px solid var(--brewery-line, #ddd); padding-top: .5rem; }
+brewery-account .acc-security summary { cursor: pointer; font-weight: 600; padding: .25rem 0; }
+brewery-account .acc-security-body { display: grid; gap: 1rem; margin-top: .5rem; }
+brewery-account .acc-security h3 { font-size: .95rem; margin: 0; }
+brewery-account .acc-everywhere { display: grid; gap: .4rem; justify-items: start; }
+brewery-account .acc-hint { margin: 0; font-size: .85rem; color: var(--brewery-muted, #555); }
+brewery-account button.danger { color: var(--brewery-danger, #b00020); border-color: currentColor; font-weight: 600; }
 brewery-account .acc-badge { background: var(--brewery-accent-soft, #f6e7d3); border-radius: 999px; padding: .1rem .6rem; font-size: .8rem; font-weight: 600; }
 `;
 
@@ -69,9 +77,12 @@ class BreweryAccount extends HTMLElement {
     return (this.getAttribute("api") ?? "").replace(/\/$/, "");
   }
 
-  async call(method, path, fields, key) {
+  /** `token`: sent as `Authorization`, for the endpoints that take the session from there;
+   * `key`: a write's `Idempotency-Key`, kept by the caller until an answer comes (a retry is the
+   * same write). */
+  async call(method, path, fields, token, key) {
     const headers = fields ? { "Content-Type": "application/json" } : {};
-    // A write's key, kept by the caller until an answer comes: a retry is the same write.
+    if (token) headers.Authorization = `Bearer ${token}`;
     if (key) headers["Idempotency-Key"] = key;
     let response;
     try {
@@ -138,6 +149,12 @@ class BreweryAccount extends HTMLElement {
   }
 
   render() {
+    const field = (name, label, type, autocomplete) => `
+      <label>${label}
+        <input name="${name}" type="${type}" autocomplete="${autocomplete}" required
+          aria-describedby="acc-${name}-error">
+      </label>
+      <p class="field-error" id="acc-${name}-error" data-error-for="${name}"></p>`;
     if (this.user) {
       this.innerHTML = `
         <section class="acc-card" aria-label="Your account">
@@ -147,18 +164,34 @@ class BreweryAccount extends HTMLElement {
               ${this.user.is_admin ? '<span class="acc-badge">administrator</span>' : ""}</p>
             <button type="button" class="acc-logout">Log out</button>
           </div>
-          <p class="acc-status" role="status">${this.lastSeen ? "Your account as last seen: users cannot be reached." : ""}</p>
+          <p class="acc-status" role="status" aria-live="polite">${this.lastSeen ? "Your account as last seen: users cannot be reached." : ""}</p>
+          <details class="acc-security">
+            <summary>Password and sessions</summary>
+            <div class="acc-security-body">
+              <form class="acc-form acc-change-password" novalidate aria-labelledby="acc-change-title">
+                <h3 id="acc-change-title">Change password</h3>
+                ${field("password", "Current password", "password", "current-password")}
+                ${field("new_password", "New password", "password", "new-password")}
+                <p class="acc-hint">Every other device signed in to this account is logged out.</p>
+                <button type="submit" class="primary acc-change">Change password</button>
+              </form>
+              <div class="acc-everywhere">
+                <h3>Log out everywhere</h3>
+                <p class="acc-hint">Ends every session of this account, on every device, this one too.</p>
+                <button type="button" class="danger acc-logout-all">Log out everywhere</button>
+              </div>
+            </div>
+          </details>
         </section>`;
       this.querySelector(".acc-logout").addEventListener("click", () => this.logout());
+      this.querySelector(".acc-logout-all").addEventListener("click", () => this.logoutEverywhere());
+      this.querySelector(".acc-change-password").addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.changePassword(event.target);
+      });
       return;
     }
     const login = this.mode === "login";
-    const field = (name, label, type, autocomplete) => `
-      <label>${label}
-        <input name="${name}" type="${type}" autocomplete="${autocomplete}" required
-          aria-describedby="acc-${name}-error">
-      </label>
-      <p class="field-error" id="acc-${name}-error" data-error-for="${name}"></p>`;
     this.innerHTML = `
       <section class="acc-card" aria-label="Your account">
         <div class="acc-tabs" role="tablist">
@@ -245,7 +278,7 @@ class BreweryAccount extends HTMLElement {
     const sent = JSON.stringify(fields);
     if (this.registering?.sent !== sent) this.registering = { sent, key: crypto.randomUUID() };
     try {
-      const { status, body } = await this.call("POST", "/api/users/register", fields, this.registering.key);
+      const { status, body } = await this.call("POST", "/api/users/register", fields, undefined, this.registering.key);
       this.registering = null;
       if (status === 200) {
         this.mode = "login";
@@ -262,6 +295,54 @@ class BreweryAccount extends HTMLElement {
     } catch {
       this.status("users is unavailable, try again shortly.", true);
     }
+  }
+
+  async changePassword(form) {
+    this.showFieldErrors(form, {});
+    this.status("Changing your password…");
+    try {
+      const { status, body, retryAfter } = await this.call("POST", "/api/users/password", this.fields(form), this.token);
+      if (status === 200) {
+        form.reset();
+        this.status("Your password is changed; every other session has ended.");
+      } else if (status === 401) {
+        this.sessionEnded();
+      } else if (status === 429) {
+        this.status(`Too many failed attempts. Try again in ${describeWait(retryAfter)}.`, true);
+      } else if (status === 403) {
+        this.showFieldErrors(form, { password: body?.message ?? "The current password is wrong" });
+        form.elements.password.value = "";
+        this.status("The password is not changed.", true);
+      } else {
+        this.showFieldErrors(form, body?.errors);
+        this.status(body?.message ?? "Changing the password failed.", true);
+      }
+    } catch {
+      this.status("users is unavailable, try again shortly.", true);
+    }
+  }
+
+  async logoutEverywhere() {
+    try {
+      const { status, body } = await this.call("POST", "/api/users/logout_all", undefined, this.token);
+      if (status === 401) {
+        this.sessionEnded();
+        return;
+      }
+      if (status !== 200) {
+        this.status(body?.message ?? "Logging out everywhere failed.", true);
+        return;
+      }
+    } catch {
+      // Unlike a logout, this one must reach users: the other devices keep their sessions.
+      this.status("users is unavailable, try again shortly; no session has ended.", true);
+      return;
+    }
+    this.notice = "You have logged out everywhere.";
+    this.noticeIsError = false;
+    this.mode = "login";
+    this.remember(null, null);
+    this.render();
   }
 
   async logout() {

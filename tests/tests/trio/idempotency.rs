@@ -270,7 +270,7 @@ async fn concurrent_requests_with_one_key_write_once() {
     let customer = trio.customer().await;
     let key = unique("key");
     let requests = (0..16).map(|_| send(add(&trio, &customer, "123456", "3").header(KEY, &key)));
-    let replies = futures_join_all(requests).await;
+    let replies = all_at_once(requests).await;
     let mut fresh = 0;
     for reply in &replies {
         match (reply.status, reply.replayed.as_deref()) {
@@ -297,11 +297,10 @@ async fn concurrent_requests_with_one_key_write_once() {
     trio.stop().await;
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+/// Runs every future on its own task, at once; their outputs in order.
+async fn all_at_once<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

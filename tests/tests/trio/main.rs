@@ -4,15 +4,17 @@
 //!
 //! Its tests run in parallel threads of one process, so none may change what the process
 //! shares: environment, limits, the current folder. `full_disk` mounts a tmpfs, but on a folder
-//! of its own, and `processes` signals only the children it started. Three suites are binaries
+//! of its own, and `processes` signals only the children it started. Four suites are binaries
 //! of their own, which cargo runs one after another, each with nothing beside it:
 //! `slow_clients` (raises the process's open-files limit and holds thousands of its sockets),
-//! `storefront` (Chromium) and `database_faults` (a private PostgreSQL stopped under load); each
-//! says why at its top.
+//! `storefront` (Chromium), `database_faults` (a private PostgreSQL stopped under load) and
+//! `retries_under_faults` (orders killed and a private PostgreSQL restarted, over and over);
+//! each says why at its top.
 
 mod beers;
 mod conventions;
 mod cors;
+mod edge;
 mod fragments;
 mod full_disk;
 mod idempotency;
@@ -22,6 +24,7 @@ mod processes;
 mod readiness;
 mod replicas;
 mod schemas;
+mod sessions;
 mod storage;
 mod throttling;
 mod token_cache;

@@ -38,6 +38,7 @@ async fn ready_is_503_while_the_database_is_gone_and_200_when_it_is_back() {
                 ..PoolSettings::default()
             },
             client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+            trusted_proxies: Default::default(),
         },
         config: users::Config {
             token_ttl: Duration::from_secs(60),

@@ -37,6 +37,9 @@ struct SqliteIndex {
     unique: i64,
     #[diesel(sql_type = Nullable<Text>)]
     sql: Option<String>,
+    /// `c` (CREATE INDEX), `u` (a UNIQUE constraint) or `pk` (a primary key).
+    #[diesel(sql_type = Text)]
+    origin: String,
 }
 
 #[derive(QueryableByName)]
@@ -123,12 +126,17 @@ fn sqlite_facts(conn: &mut AnyConnection) -> BTreeSet<Fact> {
             ));
         }
         let indexes: Vec<SqliteIndex> = diesel::sql_query(format!(
-            "SELECT l.name AS name, l.\"unique\" AS \"unique\", m.sql AS sql \
+            "SELECT l.name AS name, l.\"unique\" AS \"unique\", m.sql AS sql, l.origin AS origin \
              FROM pragma_index_list('{table}') l LEFT JOIN sqlite_master m ON m.name = l.name"
         ))
         .load(conn)
         .unwrap();
         for index in indexes {
+            // A primary key's own index, as PostgreSQL's `_pkey` below, is not compared (a
+            // composite primary key has one on SQLite; an INTEGER PRIMARY KEY has none).
+            if index.origin == "pk" {
+                continue;
+            }
             let (columns, predicate) = match &index.sql {
                 Some(sql) => columns_and_predicate(sql),
                 // An index SQLite made for a UNIQUE constraint has no SQL of its own.
@@ -276,6 +284,7 @@ fn settings(url: &DatabaseUrl) -> shared::config::ServiceSettings {
         database_url: url.clone(),
         pool: PoolSettings::default(),
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+        trusted_proxies: Default::default(),
     }
 }
 

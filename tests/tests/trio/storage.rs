@@ -34,6 +34,7 @@ fn pooled_connections_carry_the_documented_settings() {
         database_url: database.url.clone(),
         pool: settings,
         client_read_timeout: shared::config::DEFAULT_CLIENT_READ_TIMEOUT,
+        trusted_proxies: Default::default(),
     })
     .unwrap();
     let mut conn = pool.get().unwrap();

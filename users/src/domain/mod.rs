@@ -7,5 +7,5 @@ mod token;
 
 pub use password::{Password, PasswordHasher};
 pub use person::{Email, PersonName, Username};
-pub use throttle::{retry_after_secs, LoginThrottle};
+pub use throttle::{retry_after_secs, EarlierAttempts, LoginThrottle, KNOWN_CLIENTS_PER_ACCOUNT};
 pub use token::{Token, TokenHash};

@@ -1,17 +1,32 @@
-//! Login throttling: how many failed logins lock a username or a client out, and for how long.
+//! Login throttling: how many failed logins lock an account or a client out, for how long,
+//! and why a stranger's failures never lock the account's owner out.
 
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
-/// After `per_username` failed logins for one username (or `per_client` from one client
+/// After `per_username` failed logins for one account (or `per_client` from one client
 /// address) within `window`, logins are refused until the oldest of them leaves the window.
+///
+/// An address the account's owner logged in from within `known_client_for` is counted apart:
+/// only the failures on that account from that address count against it (`per_known_client`),
+/// so strangers elsewhere can neither use up nor block the owner's budget. A guesser gets
+/// `per_username` guesses per window on an account whatever number of addresses they have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginThrottle {
     pub window: Duration,
     pub per_username: u32,
     pub per_client: u32,
+    /// Failed logins within `window` on one account from an address its owner logged in from.
+    pub per_known_client: u32,
+    /// How long an address stays known after the owner's last successful login from it.
+    pub known_client_for: Duration,
 }
+
+/// Addresses kept per account (the most recently used); one owner's phone, laptop, home and
+/// office, with room to move between networks. An address pushed out just loses its own
+/// budget and shares the account's again.
+pub const KNOWN_CLIENTS_PER_ACCOUNT: u32 = 10;
 
 impl Default for LoginThrottle {
     fn default() -> Self {
@@ -19,18 +34,59 @@ impl Default for LoginThrottle {
             window: Duration::from_secs(15 * 60),
             per_username: 5,
             per_client: 20,
+            per_known_client: 5,
+            known_client_for: Duration::from_secs(90 * 86_400),
         }
     }
+}
+
+/// The failed attempts inside the window that decide whether the next one is checked, newest
+/// first, at most as many as the limit that applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierAttempts {
+    /// From an address the account's owner logged in from: those on this account from here.
+    FromKnownClient {
+        on_account_from_here: Vec<NaiveDateTime>,
+    },
+    /// From anywhere else: those on this account, and those from this address on any account.
+    FromElsewhere {
+        on_account: Vec<NaiveDateTime>,
+        from_client: Vec<NaiveDateTime>,
+    },
 }
 
 impl LoginThrottle {
     /// The start of the window that counts at `now`.
     pub fn window_start(&self, now: NaiveDateTime) -> NaiveDateTime {
-        now - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX)
+        before(now, self.window)
+    }
+
+    /// Since when an owner's successful login keeps an address known.
+    pub fn known_since(&self, now: NaiveDateTime) -> NaiveDateTime {
+        before(now, self.known_client_for)
+    }
+
+    /// How long until an attempt with these earlier ones may be checked; `None`: now.
+    pub fn wait_after(&self, earlier: &EarlierAttempts, now: NaiveDateTime) -> Option<Duration> {
+        match earlier {
+            EarlierAttempts::FromKnownClient {
+                on_account_from_here,
+            } => self.wait(on_account_from_here, self.per_known_client, now),
+            EarlierAttempts::FromElsewhere {
+                on_account,
+                from_client,
+            } => [
+                self.wait(on_account, self.per_username, now),
+                self.wait(from_client, self.per_client, now),
+            ]
+            .into_iter()
+            .flatten()
+            .max(),
+        }
     }
 
     /// How long until another attempt is allowed, given the failures inside the window
-    /// (newest first) and the limit that applies; `None` when one is allowed now.
+    /// (newest first) and the limit that applies (0: none); `None` when one is allowed now.
     pub fn wait(
         &self,
         failures_newest_first: &[NaiveDateTime],
@@ -41,6 +97,14 @@ impl LoginThrottle {
         let free_at = *oldest_counted + chrono::Duration::from_std(self.window).ok()?;
         (free_at - now).to_std().ok().filter(|wait| !wait.is_zero())
     }
+}
+
+/// `span` before `now`, or the beginning of time for a span longer than there was.
+fn before(now: NaiveDateTime, span: Duration) -> NaiveDateTime {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_sub_signed(span))
+        .unwrap_or(NaiveDateTime::MIN)
 }
 
 /// Whole seconds for `Retry-After`, rounded up so a client that waits that long gets in.
@@ -80,6 +144,59 @@ mod tests {
             "free once the window passed"
         );
         assert_eq!(throttle.wait(&five, 0, now), None);
+    }
+
+    #[test]
+    fn a_known_client_counts_only_its_own_failures_on_the_account() {
+        let throttle = LoginThrottle::default();
+        let now = at(1000);
+        let many: Vec<_> = (0..20).map(|i| at(999 - i)).collect();
+        let stranger = EarlierAttempts::FromElsewhere {
+            on_account: many[..5].to_vec(),
+            from_client: vec![],
+        };
+        assert!(throttle.wait_after(&stranger, now).is_some());
+        let sprayer = EarlierAttempts::FromElsewhere {
+            on_account: vec![],
+            from_client: many.clone(),
+        };
+        assert!(throttle.wait_after(&sprayer, now).is_some());
+        let owner = EarlierAttempts::FromKnownClient {
+            on_account_from_here: many[..4].to_vec(),
+        };
+        assert_eq!(throttle.wait_after(&owner, now), None);
+        let owner = EarlierAttempts::FromKnownClient {
+            on_account_from_here: many[..5].to_vec(),
+        };
+        assert_eq!(
+            throttle.wait_after(&owner, now),
+            Some(Duration::from_secs(900 - 5))
+        );
+    }
+
+    #[test]
+    fn the_longer_wait_of_account_and_client_applies() {
+        let throttle = LoginThrottle::default();
+        let now = at(1000);
+        let both = EarlierAttempts::FromElsewhere {
+            on_account: (0..5).map(|i| at(900 - i)).collect(),
+            from_client: (0..20).map(|i| at(990 - i)).collect(),
+        };
+        assert_eq!(
+            throttle.wait_after(&both, now),
+            Some(Duration::from_secs(900 - 29))
+        );
+    }
+
+    #[test]
+    fn an_address_stays_known_for_ninety_days() {
+        let throttle = LoginThrottle::default();
+        assert_eq!(throttle.known_since(at(90 * 86_400)), at(0));
+        let forever = LoginThrottle {
+            known_client_for: Duration::from_secs(u64::MAX),
+            ..throttle
+        };
+        assert_eq!(forever.known_since(at(0)), NaiveDateTime::MIN);
     }
 
     #[test]

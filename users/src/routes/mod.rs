@@ -1,6 +1,8 @@
-//! The users API: registration, login, logout, existence and token checks.
+//! The users API: registration, login, logout, existence and token checks, password changes
+//! and logging out everywhere.
 
 mod accounts;
+mod credentials;
 mod sessions;
 mod ui;
 
@@ -15,6 +17,8 @@ pub fn routes() -> Vec<Route> {
         sessions::login,
         sessions::logout,
         sessions::check_token,
+        credentials::change_password,
+        credentials::logout_all,
         ui::fragment,
     ]
 }
@@ -28,6 +32,8 @@ pub fn routes() -> Vec<Route> {
         sessions::login,
         sessions::logout,
         sessions::check_token,
+        credentials::change_password,
+        credentials::logout_all,
         ui::fragment,
     ),
     components(schemas(
@@ -37,6 +43,7 @@ pub fn routes() -> Vec<Route> {
         sessions::LoginFields,
         sessions::TokenFields,
         sessions::TokenBody,
+        credentials::PasswordChangeFields,
     )),
     modifiers(&TokenAuth),
     tags(

@@ -6,6 +6,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::Json;
 use rocket::{Request, State};
 use serde::{Deserialize, Serialize};
+use shared::client::ClientAddress;
 use shared::db::{run, Pool};
 use shared::dto::User;
 use shared::error::ErrorBody;
@@ -14,6 +15,7 @@ use shared::{ApiError, Fields};
 use utoipa::ToSchema;
 
 use crate::accounts::{self, Admission};
+use crate::audit::{Audit, Event, Outcome as Audited};
 use crate::domain::{retry_after_secs, LoginThrottle, Token, TokenHash};
 use crate::error::Error;
 use crate::hashing::Hashing;
@@ -62,20 +64,23 @@ const UNKNOWN_TOKEN: &str = "The token is unknown, revoked or expired";
         (status = 429, description = "Too many failed logins for this username or from this client; see Retry-After",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a login is allowed again")))))]
 #[rocket::post("/api/users/login", data = "<fields>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
     hashing: &State<Hashing>,
     policy: &State<TokenPolicy>,
     throttle: &State<LoginThrottle>,
 ) -> NoStore<Result<Json<TokenBody>, Error>> {
-    NoStore(log_in(client, fields, pool, hashing, policy, throttle).await)
+    NoStore(log_in(client, audit, fields, pool, hashing, policy, throttle).await)
 }
 
 /// The login itself; [`login`] answers it with `no-store`, the token being a secret.
 async fn log_in(
     client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
     hashing: &State<Hashing>,
@@ -94,16 +99,29 @@ async fn log_in(
 
     // No account has a NUL in its name, and PostgreSQL could not even record the attempt.
     if username.contains('\0') {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     }
     // The counts live in the database, so every replica of users enforces the same limits.
-    let admission = accounts::admit_login(pool, *throttle.inner(), username, client.0).await?;
+    let admission =
+        accounts::admit_login(pool, *throttle.inner(), username.clone(), client).await?;
     let (attempt, account) = match admission {
         Admission::Check { attempt, account } => (attempt, account),
         Admission::Refused(wait) => {
+            audit.record(
+                Event::Login,
+                Audited::Throttled,
+                &username,
+                &client.to_string(),
+            );
             return Err(ApiError::new(Status::TooManyRequests, TOO_MANY_FAILURES)
                 .with_header("Retry-After", retry_after_secs(wait).to_string())
-                .into())
+                .into());
         }
     };
     let stored_hash = account.as_ref().map(|row| row.password_hash.clone());
@@ -111,17 +129,33 @@ async fn log_in(
     let verified = hashing.verify(password, stored_hash).await?;
     // A failed attempt stays recorded: it is the failure the throttle counts.
     let Some(account) = account.filter(|_| verified) else {
+        audit.record(
+            Event::Login,
+            Audited::Failure,
+            &username,
+            &client.to_string(),
+        );
         return Err(ApiError::not_found(BAD_CREDENTIALS).into());
     };
 
     let token = Token::generate();
-    let hash = token.hash();
     let expires = shared::time::now() + policy.ttl;
-    run(pool, move |conn| {
-        store::forget_attempt(conn, attempt)?;
-        store::insert_token(conn, account.id, &hash, expires)
-    })
+    accounts::record_login(
+        pool,
+        *throttle.inner(),
+        attempt,
+        account.id,
+        client,
+        token.hash(),
+        expires,
+    )
     .await?;
+    audit.record(
+        Event::Login,
+        Audited::Success,
+        &username,
+        &client.to_string(),
+    );
     Ok(Json(TokenBody {
         token: token.as_str().to_owned(),
     }))
@@ -137,23 +171,6 @@ fn presented_token(fields: &Fields, header: &AuthorizationToken) -> Result<Token
     match token {
         Some(token) => Ok(TokenHash::of(token)),
         None => Err(ApiError::invalid_field("token", "is required").into()),
-    }
-}
-
-/// The client's address as the connection shows it. Forwarded-for headers are not trusted
-/// (anyone could send one); behind a proxy this is the proxy's address.
-pub struct ClientAddress(String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientAddress {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let address = req
-            .remote()
-            .map(|socket| socket.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Outcome::Success(ClientAddress(address))
     }
 }
 
@@ -186,12 +203,20 @@ impl<'r> FromRequest<'r> for AuthorizationToken {
 #[rocket::post("/api/users/logout", data = "<fields>")]
 pub async fn logout(
     header: AuthorizationToken,
+    client: ClientAddress,
+    audit: Audit<'_>,
     fields: Fields,
     pool: &State<Pool>,
 ) -> Result<Json<bool>, Error> {
     let hash = presented_token(&fields, &header)?;
-    let revoked = run(pool, move |conn| store::delete_token(conn, &hash)).await?;
-    if revoked {
+    let ended = run(pool, move |conn| store::end_session(conn, &hash)).await?;
+    if let Some(owner) = ended {
+        audit.record(
+            Event::Logout,
+            Audited::Success,
+            &owner.username,
+            &client.to_string(),
+        );
         Ok(Json(true))
     } else {
         Err(ApiError::not_found(UNKNOWN_TOKEN).into())

@@ -8,8 +8,11 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use shared::db::{write_transaction, AnyConnection, DbError};
 use shared::dto::User;
 
-use crate::domain::{Email, PersonName, TokenHash, Username};
-use schema::{login_attempts, tokens, users};
+use crate::domain::{
+    EarlierAttempts, Email, LoginThrottle, PersonName, TokenHash, Username,
+    KNOWN_CLIENTS_PER_ACCOUNT,
+};
+use schema::{login_attempts, login_known_clients, tokens, users};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -131,31 +134,29 @@ pub fn make_admin(conn: &mut AnyConnection, user_id: i64) -> Result<UserRow, DbE
     })
 }
 
-pub fn insert_token(
+fn add_token(
     conn: &mut AnyConnection,
     user_id: i64,
     hash: &TokenHash,
     expires: NaiveDateTime,
 ) -> Result<(), DbError> {
     let now = shared::time::now();
-    write_transaction(conn, |conn| {
-        // Expired tokens of this user are of no use to anyone; clear them while we are here.
-        diesel::delete(
-            tokens::table
-                .filter(tokens::user_id.eq(user_id))
-                .filter(tokens::time_expires.le(now)),
-        )
+    // Expired tokens of this user are of no use to anyone; clear them while we are here.
+    diesel::delete(
+        tokens::table
+            .filter(tokens::user_id.eq(user_id))
+            .filter(tokens::time_expires.le(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(tokens::table)
+        .values((
+            tokens::user_id.eq(user_id),
+            tokens::token_hash.eq(hash.as_str()),
+            tokens::time_created.eq(now),
+            tokens::time_expires.eq(expires),
+        ))
         .execute(conn)?;
-        diesel::insert_into(tokens::table)
-            .values((
-                tokens::user_id.eq(user_id),
-                tokens::token_hash.eq(hash.as_str()),
-                tokens::time_created.eq(now),
-                tokens::time_expires.eq(expires),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
+    Ok(())
 }
 
 /// The owner of a token that exists and has not expired.
@@ -182,11 +183,13 @@ pub fn delete_token(conn: &mut AnyConnection, hash: &TokenHash) -> Result<bool, 
     })
 }
 
-/// Which login attempts to count: those for one username or those from one client address.
+/// Which login attempts to count: those for one username, those from one client address, or
+/// those for one username from one client address.
 #[derive(Debug, Clone, Copy)]
 pub enum AttemptsOf<'a> {
     Username(&'a str),
     Client(&'a str),
+    UsernameFromClient(&'a str, &'a str),
 }
 
 /// The times of the newest `limit` login attempts since `since` that came before attempt
@@ -198,6 +201,9 @@ fn earlier_attempts(
     before: i64,
     limit: u32,
 ) -> Result<Vec<NaiveDateTime>, DbError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     let query = login_attempts::table
         .select(login_attempts::time_attempted)
         .filter(login_attempts::time_attempted.gt(since))
@@ -208,24 +214,44 @@ fn earlier_attempts(
     let query = match of {
         AttemptsOf::Username(name) => query.filter(login_attempts::username.eq(name.to_owned())),
         AttemptsOf::Client(client) => query.filter(login_attempts::client.eq(client.to_owned())),
+        AttemptsOf::UsernameFromClient(name, client) => query
+            .filter(login_attempts::username.eq(name.to_owned()))
+            .filter(login_attempts::client.eq(client.to_owned())),
     };
     Ok(query.load(conn)?)
 }
 
-/// A login attempt as recorded, with the attempts before it that a throttle counts.
+/// Whether the owner of the account named `username` logged in from `client` since `since`.
+fn is_known_client(
+    conn: &mut AnyConnection,
+    username: &str,
+    client: &str,
+    since: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let found = shared::on_backend!(conn, |c| login_known_clients::table
+        .inner_join(users::table)
+        .filter(users::username.eq(username))
+        .filter(login_known_clients::client.eq(client))
+        .filter(login_known_clients::time_last_login.gt(since))
+        .select(login_known_clients::user_id)
+        .first::<i64>(c)
+        .optional())?;
+    Ok(found.is_some())
+}
+
+/// A login attempt as recorded, with the attempts before it that the throttle counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAttempt {
     pub id: i64,
-    /// The newest earlier attempts for the same username, newest first.
-    pub by_username: Vec<NaiveDateTime>,
-    /// The newest earlier attempts from the same client address, newest first.
-    pub by_client: Vec<NaiveDateTime>,
+    pub earlier: EarlierAttempts,
 }
 
 /// Records a login attempt before its password is checked and counts the attempts before it
-/// (at most `limits` of each kind since `since`), so that guesses sent in parallel are counted
-/// before any of them is verified; forgets attempts no window counts any more. A failed
-/// attempt stays as the record of the failure.
+/// that the throttle weighs (see [`EarlierAttempts`]: from an address the account's owner
+/// logged in from, only that address's on the account; else the account's and the
+/// address's), so that guesses sent in parallel are counted before any of them is verified;
+/// forgets attempts no window counts any more. A failed attempt stays as the record of the
+/// failure.
 ///
 /// Recording and counting are one transaction, serialised with every other attempt for the
 /// same username or client: on SQLite by `BEGIN IMMEDIATE`, on PostgreSQL by transaction
@@ -235,9 +261,10 @@ pub fn record_attempt(
     conn: &mut AnyConnection,
     username: &str,
     client: &str,
-    since: NaiveDateTime,
-    limits: (u32, u32),
+    now: NaiveDateTime,
+    throttle: &LoginThrottle,
 ) -> Result<RecordedAttempt, DbError> {
+    let since = throttle.window_start(now);
     write_transaction(conn, |conn| {
         if let AnyConnection::Postgresql(pg) = conn {
             // Always in the same order, so two attempts never wait for each other's lock.
@@ -258,22 +285,87 @@ pub fn record_attempt(
             .values((
                 login_attempts::username.eq(username),
                 login_attempts::client.eq(client),
-                login_attempts::time_attempted.eq(shared::time::now()),
+                login_attempts::time_attempted.eq(now),
             ))
             .returning(login_attempts::id)
             .get_result(conn)?;
-        let (per_username, per_client) = limits;
-        Ok(RecordedAttempt {
-            id,
-            by_username: earlier_attempts(
-                conn,
-                AttemptsOf::Username(username),
-                since,
-                id,
-                per_username,
-            )?,
-            by_client: earlier_attempts(conn, AttemptsOf::Client(client), since, id, per_client)?,
-        })
+        let earlier = if is_known_client(conn, username, client, throttle.known_since(now))? {
+            EarlierAttempts::FromKnownClient {
+                on_account_from_here: earlier_attempts(
+                    conn,
+                    AttemptsOf::UsernameFromClient(username, client),
+                    since,
+                    id,
+                    throttle.per_known_client,
+                )?,
+            }
+        } else {
+            EarlierAttempts::FromElsewhere {
+                on_account: earlier_attempts(
+                    conn,
+                    AttemptsOf::Username(username),
+                    since,
+                    id,
+                    throttle.per_username,
+                )?,
+                from_client: earlier_attempts(
+                    conn,
+                    AttemptsOf::Client(client),
+                    since,
+                    id,
+                    throttle.per_client,
+                )?,
+            }
+        };
+        Ok(RecordedAttempt { id, earlier })
+    })
+}
+
+/// Makes `client` known for the account (or refreshes it), in one statement so that two
+/// logins from the same address at once cannot collide. Numbered placeholders: PostgreSQL's
+/// `$1`, which SQLite reads as `?1`.
+const REMEMBER_CLIENT: &str = "INSERT INTO login_known_clients (user_id, client, time_last_login) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (user_id, client) DO UPDATE SET time_last_login = excluded.time_last_login";
+
+/// What a successful login does, in one transaction: forgets its attempt (a success is no
+/// failure), makes the address it came from known for the account (forgetting addresses
+/// unused since `known_since` and all but the newest [`KNOWN_CLIENTS_PER_ACCOUNT`]), and
+/// stores the new token.
+pub fn record_login(
+    conn: &mut AnyConnection,
+    attempt: i64,
+    user_id: i64,
+    client: &str,
+    known_since: NaiveDateTime,
+    token: &TokenHash,
+    expires: NaiveDateTime,
+) -> Result<(), DbError> {
+    write_transaction(conn, |conn| {
+        diesel::delete(login_attempts::table.find(attempt)).execute(conn)?;
+        let remember = match conn {
+            AnyConnection::Sqlite(_) => REMEMBER_CLIENT.replace('$', "?"),
+            AnyConnection::Postgresql(_) => REMEMBER_CLIENT.to_owned(),
+        };
+        diesel::sql_query(remember)
+            .bind::<diesel::sql_types::BigInt, _>(user_id)
+            .bind::<diesel::sql_types::Text, _>(client)
+            .bind::<diesel::sql_types::Timestamp, _>(shared::time::now())
+            .execute(conn)?;
+        let mine = login_known_clients::table.filter(login_known_clients::user_id.eq(user_id));
+        diesel::delete(mine.filter(login_known_clients::time_last_login.le(known_since)))
+            .execute(conn)?;
+        let newest_first: Vec<String> = mine
+            .select(login_known_clients::client)
+            .order((
+                login_known_clients::time_last_login.desc(),
+                login_known_clients::client.asc(),
+            ))
+            .load(conn)?;
+        for old in newest_first.iter().skip(KNOWN_CLIENTS_PER_ACCOUNT as usize) {
+            diesel::delete(mine.filter(login_known_clients::client.eq(old))).execute(conn)?;
+        }
+        add_token(conn, user_id, token, expires)
     })
 }
 
@@ -282,5 +374,58 @@ pub fn forget_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), DbError> 
     write_transaction(conn, |conn| {
         diesel::delete(login_attempts::table.find(id)).execute(conn)?;
         Ok(())
+    })
+}
+
+/// Sets a new password hash for the owner of the live token `keep` and ends every other
+/// session of that account, in one transaction: no session that was open before the change
+/// outlives it, except the caller's. `false` when `keep` is no longer live (nothing changed).
+pub fn change_password(
+    conn: &mut AnyConnection,
+    keep: &TokenHash,
+    password_hash: &str,
+) -> Result<bool, DbError> {
+    write_transaction(conn, |conn| {
+        let Some(owner) = user_by_token(conn, keep)? else {
+            return Ok(false);
+        };
+        diesel::update(users::table.find(owner.id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::time_modified.eq(shared::time::now()),
+            ))
+            .execute(conn)?;
+        diesel::delete(
+            tokens::table
+                .filter(tokens::user_id.eq(owner.id))
+                .filter(tokens::token_hash.ne(keep.as_str())),
+        )
+        .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// Ends every session of the owner of the live token `any`, that one too; the owner, or
+/// `None` when `any` is not live.
+pub fn end_every_session(
+    conn: &mut AnyConnection,
+    any: &TokenHash,
+) -> Result<Option<UserRow>, DbError> {
+    write_transaction(conn, |conn| {
+        let Some(owner) = user_by_token(conn, any)? else {
+            return Ok(None);
+        };
+        diesel::delete(tokens::table.filter(tokens::user_id.eq(owner.id))).execute(conn)?;
+        Ok(Some(owner))
+    })
+}
+
+/// The owner of a token that is live now, and revokes it (as [`delete_token`]): for a logout
+/// that says whose session ended.
+pub fn end_session(conn: &mut AnyConnection, hash: &TokenHash) -> Result<Option<UserRow>, DbError> {
+    write_transaction(conn, |conn| {
+        let owner = user_by_token(conn, hash)?;
+        diesel::delete(tokens::table.filter(tokens::token_hash.eq(hash.as_str()))).execute(conn)?;
+        Ok(owner)
     })
 }

@@ -25,7 +25,8 @@ diesel::table! {
 }
 
 diesel::joinable!(tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tokens, login_attempts);
+diesel::joinable!(login_known_clients -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, tokens, login_attempts, login_known_clients);
 
 diesel::table! {
     login_attempts (id) {
@@ -33,5 +34,14 @@ diesel::table! {
         username -> Text,
         client -> Text,
         time_attempted -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_known_clients (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        client -> Text,
+        time_last_login -> Timestamp,
     }
 }
