@@ -296,7 +296,9 @@ class BreweryCart extends OrdersElement {
           }
           sent += 1;
           await this.readQueue();
-          this.render();
+          // Progress while more wait; the last one's render is the server's cart (below), so
+          // the cart is drawn once per change, not twice.
+          if (this.pending.length) this.render();
         }
       } while (this.sendAgain && !stopped);
       return { sent, stopped };

@@ -128,6 +128,10 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
             .wait_for_count("brewery-cart .ord-line", lines)
             .await;
     }
+    // Each add is shown as pending at once and then as orders has it: wait for the latter.
+    browser
+        .wait_for_count("brewery-cart .ord-line.ord-pending", 0)
+        .await;
     browser
         .wait_for_text("brewery-cart .ord-total-amount", "4.69")
         .await;
