@@ -79,7 +79,7 @@ function showNetwork(isOnline) {
   banner.classList.toggle("back", isOnline);
   banner.querySelector(".network-title").textContent = isOnline ? "You are back online." : "You are offline.";
   banner.querySelector(".network-text").textContent = isOnline
-    ? "Changes made while offline are being sent."
+    ? "What waits on this device is being sent."
     : "The shop shows what you saw last; changes to your cart wait on this device and are sent "
       + "when the network is back. Checking out needs the network.";
   banner.hidden = false;

@@ -429,6 +429,25 @@ impl Browser {
         }
     }
 
+    /// Waits until `script` (a function body) returns true; `what` names it in a failure.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let answer = self
+                .client
+                .execute(script, vec![])
+                .await
+                .expect("the page answers");
+            if answer == json!(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("never {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The names of the page origin's caches (the service worker's).
     pub async fn cache_names(&self) -> Vec<String> {
         let names = self

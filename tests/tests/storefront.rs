@@ -692,11 +692,21 @@ async fn offline_a_reload_shows_the_last_catalogue_and_cart_with_a_banner_and_ch
         browser
             .wait_for_text("brewery-cart .ord-note", "Checking out needs the network")
             .await;
+        browser
+            .wait_for_text("brewery-account .acc-status", "as last seen")
+            .await;
         browser.screenshot("offline").await;
 
         // Back: the banner says so and goes; checkout works again.
         shop.restore_network().await;
         browser.wait_for_text(".network", "back online").await;
+        browser
+            .wait_until(
+                "the account asked users again",
+                "return !document.querySelector('brewery-account .acc-status')
+                   .textContent.includes('last seen');",
+            )
+            .await;
         browser.click("brewery-cart .ord-checkout").await;
         browser
             .wait_for_text("brewery-cart .ord-note", "Thank you")

@@ -62,6 +62,11 @@ class BreweryAccount extends HTMLElement {
     this.mode = "login";
     this.notice = "";
     this.onUnauthorized = () => this.sessionEnded();
+    // Shown as last seen while offline: asked again when the shell says the network is back.
+    this.onNetwork = (event) => {
+      if (event.detail.online && this.lastSeen && this.token) this.whoAmI();
+    };
+    document.addEventListener("brewery:network", this.onNetwork);
     document.addEventListener("brewery:unauthorized", this.onUnauthorized);
     this.token = localStorage.getItem(TOKEN_KEY);
     this.user = null;
@@ -71,6 +76,7 @@ class BreweryAccount extends HTMLElement {
 
   disconnectedCallback() {
     document.removeEventListener("brewery:unauthorized", this.onUnauthorized);
+    document.removeEventListener("brewery:network", this.onNetwork);
   }
 
   get api() {
