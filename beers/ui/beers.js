@@ -66,6 +66,12 @@ function addStyle(id, css) {
   }
 }
 
+/** A new Idempotency-Key: 128 random bits in hex (`crypto.randomUUID` needs a secure context;
+ * this does not, so a page served over plain HTTP on a LAN address still sends keys). */
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function escape(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -340,7 +346,7 @@ class BreweryCatalogue extends HTMLElement {
     const sent = JSON.stringify(fields);
     if (form.dataset.sent !== sent) {
       form.dataset.sent = sent;
-      form.dataset.key = crypto.randomUUID();
+      form.dataset.key = newKey();
     }
     try {
       const { status, body } = beer

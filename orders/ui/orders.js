@@ -72,8 +72,10 @@ const QUEUE_STORE = "changes";
 /** How long a change waits before it is tried again after orders could not take it. */
 const RETRY_MS = 5000;
 
+/** A new Idempotency-Key: 128 random bits in hex (`crypto.randomUUID` needs a secure context;
+ * this does not, so a page served over plain HTTP on a LAN address still sends keys). */
 function newKey() {
-  return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function isOffline() {

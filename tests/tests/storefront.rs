@@ -610,6 +610,15 @@ async fn the_docs_page_works_under_its_policy() {
 /// the cart (with `in_cart` put in it through the API) and past orders are kept on the device.
 async fn seen_online(shop: &Shop, in_cart: &[(&str, i64)]) -> (Browser, trio_tests::Account) {
     let customer = shop.trio.customer().await;
+    let browser = seen_online_by(shop, &customer, in_cart).await;
+    (browser, customer)
+}
+
+async fn seen_online_by(
+    shop: &Shop,
+    customer: &trio_tests::Account,
+    in_cart: &[(&str, i64)],
+) -> Browser {
     for (sku, quantity) in in_cart {
         let (status, _) = trio_tests::call(
             shop.trio
@@ -630,7 +639,7 @@ async fn seen_online(shop: &Shop, in_cart: &[(&str, i64)]) -> (Browser, trio_tes
     browser
         .wait_for_count("brewery-cart .ord-line", in_cart.len())
         .await;
-    (browser, customer)
+    browser
 }
 
 /// The open order's quantities by SKU, as orders has them.
@@ -675,7 +684,22 @@ async fn offline_a_reload_shows_the_last_catalogue_and_cart_with_a_banner_and_ch
 ) {
     bounded(async {
         let mut shop = Shop::start().await;
-        let (browser, _) = seen_online(&shop, &[("123457", 2)]).await;
+        // A past order (1.50) and an open one.
+        let customer = shop.trio.customer().await;
+        for request in [
+            shop.trio
+                .orders(Method::PUT, "/api/orders/current")
+                .json(&json!({"sku": "123458", "quantity": 1})),
+            shop.trio.orders(Method::POST, "/api/orders/checkout"),
+        ] {
+            let (status, body) =
+                trio_tests::call(request.header("Authorization", &customer.token)).await;
+            assert!(status.is_success(), "{status} {body}");
+        }
+        let browser = seen_online_by(&shop, &customer, &[("123457", 2)]).await;
+        browser
+            .wait_for_text("brewery-orders .ord-past-total", "1.50")
+            .await;
         assert_eq!(browser.count(".network:not([hidden])").await, 0);
 
         shop.cut_network().await;
@@ -687,6 +711,9 @@ async fn offline_a_reload_shows_the_last_catalogue_and_cart_with_a_banner_and_ch
             .await;
         browser
             .wait_for_text("brewery-cart .ord-total-amount", "4.00")
+            .await;
+        browser
+            .wait_for_text("brewery-orders .ord-past-total", "1.50")
             .await;
         browser.click("brewery-cart .ord-checkout").await;
         browser

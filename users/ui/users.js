@@ -49,6 +49,12 @@ function addStyle(id, css) {
   }
 }
 
+/** A new Idempotency-Key: 128 random bits in hex (`crypto.randomUUID` needs a secure context;
+ * this does not, so a page served over plain HTTP on a LAN address still sends keys). */
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function escape(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -282,7 +288,7 @@ class BreweryAccount extends HTMLElement {
     const fields = this.fields(form);
     // The same fields sent again after a lost answer are the same registration (the same key).
     const sent = JSON.stringify(fields);
-    if (this.registering?.sent !== sent) this.registering = { sent, key: crypto.randomUUID() };
+    if (this.registering?.sent !== sent) this.registering = { sent, key: newKey() };
     try {
       const { status, body } = await this.call("POST", "/api/users/register", fields, undefined, this.registering.key);
       this.registering = null;
