@@ -66,6 +66,12 @@ function addStyle(id, css) {
   }
 }
 
+/** A new Idempotency-Key: 128 random bits in hex (`crypto.randomUUID` needs a secure context;
+ * this does not, so a page served over plain HTTP on a LAN address still sends keys). */
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function escape(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -127,14 +133,17 @@ class BreweryCatalogue extends HTMLElement {
     return Boolean(this.token && this.user?.is_admin);
   }
 
-  async call(method, path, fields) {
+  async call(method, path, fields, key) {
     const headers = {};
     if (fields) headers["Content-Type"] = "application/json";
     if (this.token && method !== "GET") headers.Authorization = `Bearer ${this.token}`;
+    // A write's key, kept by the caller until an answer comes: a retry is the same write.
+    if (key) headers["Idempotency-Key"] = key;
     let response;
     try {
       response = await fetch(this.api + path, { method, headers, body: fields ? JSON.stringify(fields) : undefined });
     } catch {
+      document.dispatchEvent(new CustomEvent("brewery:network-failed"));
       throw new Unavailable();
     }
     if (response.status >= 500) throw new Unavailable();
@@ -209,8 +218,11 @@ class BreweryCatalogue extends HTMLElement {
 
   render() {
     if (this.unavailable) {
+      const said = document.documentElement.dataset.network === "offline"
+        ? "You are offline, and this page of the catalogue was not seen before."
+        : "beers is unavailable, try again shortly.";
       this.innerHTML = `
-        <div class="cat-unavailable" role="alert">beers is unavailable, try again shortly.
+        <div class="cat-unavailable" role="alert">${said}
           <button type="button" class="cat-retry">Try again</button></div>`;
       this.querySelector(".cat-retry").addEventListener("click", () => this.load());
       return;
@@ -330,10 +342,17 @@ class BreweryCatalogue extends HTMLElement {
     const fields = Object.fromEntries(new FormData(form).entries());
     const note = form.querySelector(".cat-note");
     for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
+    // The same fields sent again after a lost answer are the same write (the same key).
+    const sent = JSON.stringify(fields);
+    if (form.dataset.sent !== sent) {
+      form.dataset.sent = sent;
+      form.dataset.key = newKey();
+    }
     try {
       const { status, body } = beer
-        ? await this.call("PUT", `/api/beers/${encodeURIComponent(beer.sku)}`, fields)
-        : await this.call("POST", "/api/beers/", fields);
+        ? await this.call("PUT", `/api/beers/${encodeURIComponent(beer.sku)}`, fields, form.dataset.key)
+        : await this.call("POST", "/api/beers/", fields, form.dataset.key);
+      delete form.dataset.sent;
       if (status === 200 || status === 201) {
         await this.load();
         const shown = this.querySelector(`[data-sku="${CSS.escape(body.sku)}"] .cat-note`);
@@ -354,7 +373,9 @@ class BreweryCatalogue extends HTMLElement {
       note.textContent = body?.message ?? "Saving failed.";
       note.classList.add("error");
     } catch {
-      note.textContent = "beers is unavailable, try again shortly.";
+      note.textContent = document.documentElement.dataset.network === "offline"
+        ? "Saving needs the network; try again when you are back online."
+        : "beers is unavailable, try again shortly.";
       note.classList.add("error");
     }
   }

@@ -1,5 +1,6 @@
 //! The storefront's shell: one page that lays out the fragments each service serves, loads
-//! each fragment's module from its own service and tells it where that service's API is.
+//! each fragment's module from its own service and tells it where that service's API is; and
+//! what makes it an installable app that opens offline (the service worker, the manifest, icons).
 
 use std::net::IpAddr;
 
@@ -11,6 +12,15 @@ use shared::headers::{SecurityHeaders, WithPolicy, FILE_POLICY};
 const PAGE: &str = include_str!("../shell/index.html");
 const STYLE: &str = include_str!("../shell/shop.css");
 const SCRIPT: &str = include_str!("../shell/shell.js");
+const WORKER: &str = include_str!("../shell/sw.js");
+const MANIFEST: &str = include_str!("../shell/manifest.webmanifest");
+// The icons are drawn once in icon.svg; the PNGs and favicon.ico are made from it by
+// shell/icons/make-icons.sh (Chromium renders each size) and committed, so the build needs no
+// image tools.
+const ICON_SVG: &str = include_str!("../shell/icons/icon.svg");
+const ICON_192: &[u8] = include_bytes!("../shell/icons/icon-192.png");
+const ICON_512: &[u8] = include_bytes!("../shell/icons/icon-512.png");
+const FAVICON: &[u8] = include_bytes!("../shell/icons/favicon.ico");
 
 /// Where the page finds one service, as its fragment's `api` attribute will say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +72,117 @@ impl Apis {
     }
 }
 
+/// The shell's files, and the version they make together: the service worker's caches carry
+/// it, so a shell that changes in any file is a new version that replaces the old one on every
+/// device at its next visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shell {
+    page: String,
+    style: String,
+    script: String,
+    version: String,
+}
+
+impl Shell {
+    /// The shell built into this binary.
+    pub fn embedded() -> Self {
+        Self::new(PAGE, STYLE, SCRIPT)
+    }
+
+    /// A shell of these files (the page a template with `{{users}}`, `{{beers}}`, `{{orders}}`),
+    /// with the service worker, manifest and icons of this binary.
+    pub fn new(page: &str, style: &str, script: &str) -> Self {
+        let parts: [&[u8]; 9] = [
+            page.as_bytes(),
+            style.as_bytes(),
+            script.as_bytes(),
+            WORKER.as_bytes(),
+            MANIFEST.as_bytes(),
+            ICON_SVG.as_bytes(),
+            ICON_192,
+            ICON_512,
+            FAVICON,
+        ];
+        Shell {
+            page: page.to_owned(),
+            style: style.to_owned(),
+            script: script.to_owned(),
+            version: format!("{:016x}", fingerprint(&parts)),
+        }
+    }
+
+    /// The page as this binary has it (before the services' bases are filled in).
+    pub fn page_template(&self) -> &str {
+        &self.page
+    }
+
+    /// What names this shell's caches on a device: changes whenever any of its files does.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The service worker's script, for a page served under `host`.
+    fn worker(&self, apis: &Apis, host: Option<&str>) -> String {
+        let modules = [
+            (&apis.users, "users"),
+            (&apis.beers, "beers"),
+            (&apis.orders, "orders"),
+        ]
+        .map(|(api, name)| js_string(&format!("{}/ui/{name}.js", api.resolve(host))));
+        let services = services(apis, host)
+            .iter()
+            .map(|origin| js_string(origin))
+            .collect::<Vec<_>>();
+        WORKER
+            .replace("{{version}}", &js_string(&self.version))
+            .replace("{{modules}}", &format!("[{}]", modules.join(", ")))
+            .replace("{{services}}", &format!("[{}]", services.join(", ")))
+    }
+}
+
+/// FNV-1a (64 bits) over the parts, each followed by a separator: a fingerprint of the shell's
+/// files, not a security measure.
+fn fingerprint(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(&[0xff]) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// `text` as a JavaScript string literal (the services' addresses come from the configuration).
+fn js_string(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => literal.push_str("\\\""),
+            '\\' => literal.push_str("\\\\"),
+            '<' => literal.push_str("\\u003c"),
+            c if c.is_control() => literal.push_str(&format!("\\u{:04x}", c as u32)),
+            c => literal.push(c),
+        }
+    }
+    literal.push('"');
+    literal
+}
+
+/// The services' origins other than the page's own, each once.
+fn services(apis: &Apis, host: Option<&str>) -> Vec<String> {
+    let mut services: Vec<String> = Vec::new();
+    for api in [&apis.users, &apis.beers, &apis.orders] {
+        if let Some(origin) = api.origin(host) {
+            if !services.contains(&origin) {
+                services.push(origin);
+            }
+        }
+    }
+    services
+}
+
 /// The page's host name as the browser wrote it (`Host` without its port).
 struct PageHost(Option<String>);
 
@@ -83,7 +204,12 @@ impl<'r> FromRequest<'r> for PageHost {
 
 /// The shell page with each fragment's API base filled in.
 pub fn page(apis: &Apis, host: Option<&str>) -> String {
-    PAGE.replace("{{users}}", &apis.users.resolve(host))
+    page_of(PAGE, apis, host)
+}
+
+fn page_of(template: &str, apis: &Apis, host: Option<&str>) -> String {
+    template
+        .replace("{{users}}", &apis.users.resolve(host))
         .replace("{{beers}}", &apis.beers.resolve(host))
         .replace("{{orders}}", &apis.orders.resolve(host))
 }
@@ -92,18 +218,10 @@ pub fn page(apis: &Apis, host: Option<&str>) -> String {
 /// and the fragments' modules from their services; no inline script, no `eval`. Styles: the
 /// shell's style sheet (the fragments add theirs as constructed style sheets, which need no
 /// source). Calls: the services. Images: the catalogue's (an `https:` URL or a path on the
-/// catalogue's origin). Nothing may frame it. A service worker or a web app manifest on the
-/// shell's origin would add `worker-src 'self'` or `manifest-src 'self'` here (`default-src
-/// 'none'` refuses both until then).
+/// catalogue's origin). The service worker and the manifest: the shell's own origin. Nothing
+/// may frame it.
 pub fn policy(apis: &Apis, host: Option<&str>) -> String {
-    let mut services: Vec<String> = Vec::new();
-    for api in [&apis.users, &apis.beers, &apis.orders] {
-        if let Some(origin) = api.origin(host) {
-            if !services.contains(&origin) {
-                services.push(origin);
-            }
-        }
-    }
+    let services = services(apis, host);
     let with_services = |sources: &str| {
         std::iter::once(sources.to_owned())
             .chain(services.iter().cloned())
@@ -120,6 +238,8 @@ pub fn policy(apis: &Apis, host: Option<&str>) -> String {
         "style-src 'self'".to_owned(),
         format!("img-src {images}"),
         format!("connect-src {}", with_services("'self'")),
+        "worker-src 'self'".to_owned(),
+        "manifest-src 'self'".to_owned(),
         "base-uri 'none'".to_owned(),
         "form-action 'self'".to_owned(),
         "frame-ancestors 'none'".to_owned(),
@@ -127,26 +247,80 @@ pub fn policy(apis: &Apis, host: Option<&str>) -> String {
     .join("; ")
 }
 
+/// The service worker's own policy (a worker runs under its script's): it may call the shell's
+/// origin and the services (to keep the modules and the answers it hands out offline), nothing
+/// else.
+pub fn worker_policy(apis: &Apis, host: Option<&str>) -> String {
+    let sources = std::iter::once("'self'".to_owned())
+        .chain(services(apis, host))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("default-src 'none'; connect-src {sources}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+}
+
 #[rocket::get("/")]
-fn index(apis: &State<Apis>, host: PageHost) -> WithPolicy<(ContentType, String)> {
+fn index(
+    apis: &State<Apis>,
+    shell: &State<Shell>,
+    host: PageHost,
+) -> WithPolicy<(ContentType, String)> {
     let host = host.0.as_deref();
     WithPolicy {
         policy: policy(apis, host),
-        answer: (ContentType::HTML, page(apis, host)),
+        answer: (ContentType::HTML, page_of(&shell.page, apis, host)),
     }
 }
 
 #[rocket::get("/shop.css")]
-fn style() -> (ContentType, &'static str) {
-    (ContentType::CSS, STYLE)
+fn style(shell: &State<Shell>) -> (ContentType, String) {
+    (ContentType::CSS, shell.style.clone())
 }
 
 #[rocket::get("/shell.js")]
-fn script() -> WithPolicy<(ContentType, &'static str)> {
+fn script(shell: &State<Shell>) -> WithPolicy<(ContentType, String)> {
     WithPolicy {
         policy: FILE_POLICY.to_owned(),
-        answer: (ContentType::JavaScript, SCRIPT),
+        answer: (ContentType::JavaScript, shell.script.clone()),
     }
+}
+
+/// The service worker, at the root so that its scope is the whole shell.
+#[rocket::get("/sw.js")]
+fn worker(
+    apis: &State<Apis>,
+    shell: &State<Shell>,
+    host: PageHost,
+) -> WithPolicy<(ContentType, String)> {
+    let host = host.0.as_deref();
+    WithPolicy {
+        policy: worker_policy(apis, host),
+        answer: (ContentType::JavaScript, shell.worker(apis, host)),
+    }
+}
+
+#[rocket::get("/manifest.webmanifest")]
+fn manifest() -> (ContentType, &'static str) {
+    (ContentType::new("application", "manifest+json"), MANIFEST)
+}
+
+#[rocket::get("/icon.svg")]
+fn icon_svg() -> (ContentType, &'static str) {
+    (ContentType::SVG, ICON_SVG)
+}
+
+#[rocket::get("/icon-192.png")]
+fn icon_192() -> (ContentType, &'static [u8]) {
+    (ContentType::PNG, ICON_192)
+}
+
+#[rocket::get("/icon-512.png")]
+fn icon_512() -> (ContentType, &'static [u8]) {
+    (ContentType::PNG, ICON_512)
+}
+
+#[rocket::get("/favicon.ico")]
+fn favicon() -> (ContentType, &'static [u8]) {
+    (ContentType::Icon, FAVICON)
 }
 
 #[rocket::get("/health")]
@@ -174,6 +348,11 @@ fn not_found(status: Status, _: &Request<'_>) -> (Status, (ContentType, &'static
 /// The shell's server on `address:port` (0 for a free port). It keeps no state and stops on
 /// its `Shutdown`, not on signals: whoever runs it decides when.
 pub fn rocket(address: IpAddr, port: u16, apis: Apis) -> Rocket<Build> {
+    serve(address, port, apis, Shell::embedded())
+}
+
+/// As [`rocket`], serving `shell`'s files.
+pub fn serve(address: IpAddr, port: u16, apis: Apis, shell: Shell) -> Rocket<Build> {
     let figment = rocket::Config::figment()
         .merge(("address", address))
         .merge(("port", port))
@@ -184,13 +363,20 @@ pub fn rocket(address: IpAddr, port: u16, apis: Apis) -> Rocket<Build> {
         .merge(("shutdown.signals", Vec::<String>::new()));
     rocket::custom(figment)
         .manage(apis)
+        .manage(shell)
         .attach(rocket::fairing::AdHoc::on_response("no-cache", |_, res| {
             Box::pin(async move {
                 res.set_header(Header::new("Cache-Control", "no-cache"));
             })
         }))
         .attach(SecurityHeaders)
-        .mount("/", rocket::routes![index, style, script, health, ready])
+        .mount(
+            "/",
+            rocket::routes![
+                index, style, script, worker, manifest, icon_svg, icon_192, icon_512, favicon,
+                health, ready
+            ],
+        )
         .register("/", rocket::catchers![not_found])
 }
 
@@ -242,5 +428,62 @@ mod tests {
         assert!(policy.contains("script-src 'self'; "));
         assert!(policy.contains("connect-src 'self'; "));
         assert!(policy.contains("img-src 'self' https:; "));
+    }
+
+    #[test]
+    fn the_worker_names_its_version_the_modules_and_the_services() {
+        let apis = Apis {
+            users: ApiBase::Port(5001),
+            beers: ApiBase::Port(5002),
+            orders: ApiBase::SameOrigin,
+        };
+        let shell = Shell::embedded();
+        let worker = shell.worker(&apis, Some("localhost"));
+        assert!(worker.contains(&format!(r#"const VERSION = "{}";"#, shell.version())));
+        assert!(worker.contains(
+            r#"["http://localhost:5001/ui/users.js", "http://localhost:5002/ui/beers.js", "/ui/orders.js"]"#
+        ));
+        assert!(worker.contains(r#"["http://localhost:5001", "http://localhost:5002"]"#));
+        assert!(!worker.contains("{{"));
+        let policy = worker_policy(&apis, Some("localhost"));
+        assert!(policy.contains("connect-src 'self' http://localhost:5001 http://localhost:5002;"));
+        assert!(!policy.contains("script-src"));
+    }
+
+    #[test]
+    fn any_changed_file_of_the_shell_is_a_new_version() {
+        let shell = Shell::embedded();
+        assert_eq!(shell.version(), Shell::embedded().version());
+        assert_eq!(shell.version().len(), 16);
+        let versions = [
+            Shell::new(&format!("{PAGE} "), STYLE, SCRIPT),
+            Shell::new(PAGE, &format!("{STYLE} "), SCRIPT),
+            Shell::new(PAGE, STYLE, &format!("{SCRIPT} ")),
+            // The same bytes split differently between files.
+            Shell::new(&format!("{PAGE}{STYLE}"), "", SCRIPT),
+        ];
+        for other in versions {
+            assert_ne!(other.version(), shell.version());
+        }
+    }
+
+    #[test]
+    fn the_policy_lets_the_shell_register_its_worker_and_read_its_manifest() {
+        let policy = policy(&Apis::same_origin(), None);
+        assert!(policy.contains("worker-src 'self'; "));
+        assert!(policy.contains("manifest-src 'self'; "));
+    }
+
+    #[test]
+    fn addresses_become_javascript_strings_that_cannot_break_out() {
+        let cases = [
+            ("http://a:1", r#""http://a:1""#),
+            (r#"x"y\z"#, r#""x\"y\\z""#),
+            ("</script>", r#""\u003c/script>""#),
+            ("a\nb", r#""a\u000ab""#),
+        ];
+        for (text, literal) in cases {
+            assert_eq!(js_string(text), literal, "{text}");
+        }
     }
 }

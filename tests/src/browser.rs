@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::process::free_port;
-use crate::{BoxError, Options, Trio};
+use crate::{start_beers, start_orders, start_users, BoxError, Options, Trio};
 
 /// How long a step may take to show its result before the test fails.
 const STEP: Duration = Duration::from_secs(15);
@@ -25,6 +25,9 @@ static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// The shell's server, started by a test.
 pub struct Storefront {
     pub url: String,
+    pub port: u16,
+    apis: storefront::Apis,
+    shell: storefront::Shell,
     shutdown: rocket::Shutdown,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -32,14 +35,22 @@ pub struct Storefront {
 impl Storefront {
     /// The shell on `port` (0: any free one), its page calling the services with `apis`.
     pub async fn start(port: u16, apis: storefront::Apis) -> Result<Storefront, BoxError> {
+        Self::serve(port, apis, storefront::Shell::embedded()).await
+    }
+
+    /// As `start`, serving `shell`'s files (a new release of the shell).
+    pub async fn serve(
+        port: u16,
+        apis: storefront::Apis,
+        shell: storefront::Shell,
+    ) -> Result<Storefront, BoxError> {
         let (port_tx, port_rx) = tokio::sync::oneshot::channel();
-        let rocket = storefront::rocket([127, 0, 0, 1].into(), port, apis).attach(
-            AdHoc::on_liftoff("report port", move |rocket| {
+        let rocket = storefront::serve([127, 0, 0, 1].into(), port, apis.clone(), shell.clone())
+            .attach(AdHoc::on_liftoff("report port", move |rocket| {
                 Box::pin(async move {
                     let _ = port_tx.send(rocket.config().port);
                 })
-            }),
-        );
+            }));
         let rocket = rocket.ignite().await?;
         let shutdown = rocket.shutdown();
         let task = tokio::spawn(async move {
@@ -48,9 +59,20 @@ impl Storefront {
         let port = port_rx.await?;
         Ok(Storefront {
             url: format!("http://127.0.0.1:{port}"),
+            port,
+            apis,
+            shell,
             shutdown,
             task: Some(task),
         })
+    }
+
+    /// Stops the shell and serves `shell` on the same port in its place.
+    pub async fn replace(&mut self, shell: storefront::Shell) {
+        self.stop().await;
+        *self = Self::serve(self.port, self.apis.clone(), shell)
+            .await
+            .expect("the storefront starts again");
     }
 
     pub async fn stop(&mut self) {
@@ -68,6 +90,8 @@ pub struct Shop {
     pub storefront: Storefront,
     pub url: String,
     edge: Option<tasks::edge::Edge>,
+    /// Where the edge keeps its files and what it proxies to, to start it again.
+    edge_setup: Option<(PathBuf, tasks::edge::Config)>,
 }
 
 impl Shop {
@@ -98,6 +122,7 @@ impl Shop {
             trio,
             storefront,
             edge: None,
+            edge_setup: None,
         }
     }
 
@@ -123,25 +148,71 @@ impl Shop {
             storefront: address(&storefront.url),
         };
         let prefix = trio.dir.path().join("edge");
-        let edge = tokio::task::spawn_blocking(move || {
-            let config = tasks::edge::Config::local(
-                free_port(),
-                free_port(),
-                &prefix.join("tls"),
-                upstreams,
-            )?;
-            tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Quiet)
-        })
-        .await
-        .expect("the edge starts")
-        .expect("nginx runs");
+        let config = {
+            let tls = prefix.join("tls");
+            tokio::task::spawn_blocking(move || {
+                tasks::edge::Config::local(free_port(), free_port(), &tls, upstreams)
+                    .map_err(|error| error.to_string())
+            })
+            .await
+            .expect("the edge's certificate is made")
+            .expect("the edge's certificate")
+        };
+        let edge = start_edge(&prefix, &config).await;
         trio.seed_beers().await;
         Shop {
             url: edge.url.clone(),
             trio,
             storefront,
             edge: Some(edge),
+            edge_setup: Some((prefix, config)),
         }
+    }
+
+    /// Cuts the network for real: the browser's page, its service worker and its calls all find
+    /// nothing there. Behind the edge the edge stops (its port refuses; everything behind it
+    /// runs on); on the shell's own port the shell and the three services stop.
+    pub async fn cut_network(&mut self) {
+        if let Some(mut edge) = self.edge.take() {
+            let _ = tokio::task::spawn_blocking(move || edge.stop()).await;
+            return;
+        }
+        self.storefront.stop().await;
+        self.trio.orders.stop().await;
+        self.trio.beers.stop().await;
+        self.trio.users.stop().await;
+    }
+
+    /// The network back: the edge, or the shell and the services, on the same ports and
+    /// databases.
+    pub async fn restore_network(&mut self) {
+        if let Some((prefix, config)) = &self.edge_setup {
+            self.edge = Some(start_edge(prefix, config).await);
+            return;
+        }
+        let trio = &mut self.trio;
+        trio.users = start_users(&trio.databases, &trio.options, trio.users.port)
+            .await
+            .expect("users starts again");
+        trio.beers = start_beers(
+            &trio.databases,
+            &trio.options,
+            &trio.users.url,
+            trio.beers.port,
+        )
+        .await
+        .expect("beers starts again");
+        trio.orders = start_orders(
+            &trio.databases,
+            &trio.options,
+            &trio.users.url,
+            &trio.beers.url,
+            trio.orders.port,
+        )
+        .await
+        .expect("orders starts again");
+        let shell = self.storefront.shell.clone();
+        self.storefront.replace(shell).await;
     }
 
     pub async fn stop(mut self) {
@@ -151,6 +222,16 @@ impl Shop {
         self.storefront.stop().await;
         self.trio.stop().await;
     }
+}
+
+async fn start_edge(prefix: &std::path::Path, config: &tasks::edge::Config) -> tasks::edge::Edge {
+    let (prefix, config) = (prefix.to_owned(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        tasks::edge::Edge::start(&prefix, &config, tasks::edge::Logs::Quiet)
+    })
+    .await
+    .expect("the edge starts")
+    .expect("nginx runs")
 }
 
 /// A Chromium of its own (fresh profile) under a chromedriver of its own. Dropping it kills
@@ -314,6 +395,82 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Runs `script` (whose last argument is the callback it answers through) and returns the
+    /// answer.
+    pub async fn run_async(&self, script: &str) -> Value {
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|error| panic!("the script fails: {error}\n{script}"))
+    }
+
+    /// Waits until the shop's service worker controls the page: from then on what the page
+    /// reads is kept for offline use.
+    pub async fn wait_for_worker(&self) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let controlled = self
+                .client
+                .execute(
+                    "return Boolean(navigator.serviceWorker?.controller);",
+                    vec![],
+                )
+                .await
+                .expect("the page answers");
+            if controlled == json!(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("no service worker took control of the page");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (a function body) returns true; `what` names it in a failure.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let answer = self
+                .client
+                .execute(script, vec![])
+                .await
+                .expect("the page answers");
+            if answer == json!(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("never {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The names of the page origin's caches (the service worker's).
+    pub async fn cache_names(&self) -> Vec<String> {
+        let names = self
+            .run_async("const done = arguments[arguments.length - 1]; caches.keys().then(done);")
+            .await;
+        serde_json::from_value(names).expect("a list of names")
+    }
+
+    /// The cart changes waiting on the device (the cart's IndexedDB queue), oldest first.
+    pub async fn queued_changes(&self) -> Vec<Value> {
+        let changes = self
+            .run_async(
+                "const done = arguments[arguments.length - 1];
+                 const open = indexedDB.open('brewery-cart', 1);
+                 open.onupgradeneeded = () =>
+                   open.result.createObjectStore('changes', { keyPath: 'seq', autoIncrement: true });
+                 open.onsuccess = () => {
+                   const read = open.result.transaction('changes').objectStore('changes').getAll();
+                   read.onsuccess = () => { open.result.close(); done(read.result); };
+                 };",
+            )
+            .await;
+        serde_json::from_value(changes).expect("a list of changes")
     }
 
     /// Starts the page's session with a token, as a login in an earlier visit would have.

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use trio_tests::browser::{Browser, Shop};
 use trio_tests::{Api, Options};
 
@@ -126,6 +128,10 @@ async fn customer_journey(shop: &Shop, screenshots: &str) {
             .wait_for_count("brewery-cart .ord-line", lines)
             .await;
     }
+    // Each add is shown as pending at once and then as orders has it: wait for the latter.
+    browser
+        .wait_for_count("brewery-cart .ord-line.ord-pending", 0)
+        .await;
     browser
         .wait_for_text("brewery-cart .ord-total-amount", "4.69")
         .await;
@@ -590,6 +596,413 @@ async fn the_docs_page_works_under_its_policy() {
                 .await;
             assert!(browser.count(".swagger-ui .opblock").await > 3, "{base}");
         }
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+// Offline. The network is cut for real: the test stops the shell and the three services (it
+// owns them) and starts them again on the same ports and databases. Chromium's emulated offline
+// mode is not used: whether it reaches a service worker's own fetches differs between versions.
+
+/// A customer whose shop has been seen online once with the worker in control: the catalogue,
+/// the cart (with `in_cart` put in it through the API) and past orders are kept on the device.
+async fn seen_online(shop: &Shop, in_cart: &[(&str, i64)]) -> (Browser, trio_tests::Account) {
+    let customer = shop.trio.customer().await;
+    let browser = seen_online_by(shop, &customer, in_cart).await;
+    (browser, customer)
+}
+
+async fn seen_online_by(
+    shop: &Shop,
+    customer: &trio_tests::Account,
+    in_cart: &[(&str, i64)],
+) -> Browser {
+    for (sku, quantity) in in_cart {
+        let (status, _) = trio_tests::call(
+            shop.trio
+                .orders(Method::PUT, "/api/orders/current")
+                .header("Authorization", &customer.token)
+                .json(&json!({"sku": sku, "quantity": quantity})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let browser = Browser::start().await;
+    browser.goto(&shop.url).await;
+    browser.remember_token(&customer.token).await;
+    browser.wait_for_worker().await;
+    // The first visit's answers came before the worker; the next visit's are kept.
+    browser.goto(&shop.url).await;
+    browser.wait_for_count(".cat-card", 3).await;
+    browser
+        .wait_for_count("brewery-cart .ord-line", in_cart.len())
+        .await;
+    browser
+}
+
+/// The open order's quantities by SKU, as orders has them.
+async fn quantities(shop: &Shop, token: &str) -> Vec<(String, i64)> {
+    let (status, order) = trio_tests::call(
+        shop.trio
+            .orders(Method::GET, "/api/orders/current")
+            .header("Authorization", token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    let mut lines: Vec<(String, i64)> = order["beers"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|line| {
+            (
+                line["sku"].as_str().expect("a sku").to_owned(),
+                line["quantity"].as_i64().expect("a quantity"),
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn expected(lines: &[(&str, i64)]) -> Vec<(String, i64)> {
+    lines.iter().map(|(sku, n)| (sku.to_string(), *n)).collect()
+}
+
+/// Adds `quantity` of `sku` from its catalogue card.
+async fn add_from_card(browser: &Browser, sku: &str, quantity: i64) {
+    let card = format!(r#".cat-card[data-sku="{sku}"]"#);
+    browser
+        .fill(&format!("{card} .cat-quantity"), &quantity.to_string())
+        .await;
+    browser.click(&format!("{card} .cat-add")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_a_reload_shows_the_last_catalogue_and_cart_with_a_banner_and_checkout_needs_the_network(
+) {
+    bounded(async {
+        let mut shop = Shop::start().await;
+        // A past order (1.50) and an open one.
+        let customer = shop.trio.customer().await;
+        for request in [
+            shop.trio
+                .orders(Method::PUT, "/api/orders/current")
+                .json(&json!({"sku": "123458", "quantity": 1})),
+            shop.trio.orders(Method::POST, "/api/orders/checkout"),
+        ] {
+            let (status, body) =
+                trio_tests::call(request.header("Authorization", &customer.token)).await;
+            assert!(status.is_success(), "{status} {body}");
+        }
+        let browser = seen_online_by(&shop, &customer, &[("123457", 2)]).await;
+        browser
+            .wait_for_text("brewery-orders .ord-past-total", "1.50")
+            .await;
+        assert_eq!(browser.count(".network:not([hidden])").await, 0);
+
+        shop.cut_network().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".network", "You are offline").await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser
+            .wait_for_text(r#".cat-card[data-sku="123456"] .cat-name"#, "Бургаско")
+            .await;
+        browser
+            .wait_for_text("brewery-cart .ord-total-amount", "4.00")
+            .await;
+        browser
+            .wait_for_text("brewery-orders .ord-past-total", "1.50")
+            .await;
+        browser.click("brewery-cart .ord-checkout").await;
+        browser
+            .wait_for_text("brewery-cart .ord-note", "Checking out needs the network")
+            .await;
+        browser
+            .wait_for_text("brewery-account .acc-status", "as last seen")
+            .await;
+        browser.screenshot("offline").await;
+
+        // Back: the banner says so and goes; checkout works again.
+        shop.restore_network().await;
+        browser.wait_for_text(".network", "back online").await;
+        browser
+            .wait_until(
+                "the account asked users again",
+                "return !document.querySelector('brewery-account .acc-status')
+                   .textContent.includes('last seen');",
+            )
+            .await;
+        browser.click("brewery-cart .ord-checkout").await;
+        browser
+            .wait_for_text("brewery-cart .ord-note", "Thank you")
+            .await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_adds_and_a_removal_made_offline_are_sent_once_each_when_the_network_is_back() {
+    bounded(async {
+        let shop = Shop::start().await;
+        queued_changes_journey(shop, "").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_edge_changes_made_offline_are_sent_once_each_when_the_network_is_back() {
+    bounded(async {
+        let shop = Shop::start_behind_the_edge().await;
+        queued_changes_journey(shop, "edge-").await;
+    })
+    .await;
+}
+
+/// Offline: the last catalogue under the banner; two adds and a removal shown as pending, each
+/// with its own key on the device; back online, each sent once and the cart the server's.
+async fn queued_changes_journey(mut shop: Shop, screenshots: &str) {
+    let shot = |name: &str| format!("{screenshots}{name}");
+    {
+        let (browser, customer) = seen_online(&shop, &[("123456", 1)]).await;
+
+        shop.cut_network().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".network", "You are offline").await;
+        add_from_card(&browser, "123457", 2).await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 1)
+            .await;
+        add_from_card(&browser, "123458", 1).await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 2)
+            .await;
+        browser
+            .click(r#"brewery-cart .ord-line[data-sku="123456"] .ord-remove"#)
+            .await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-removing", 1)
+            .await;
+        browser
+            .wait_for_text("brewery-cart .ord-waiting", "3 changes wait")
+            .await;
+        // 2 × 2.00 + 1.50, the removed line left out.
+        browser
+            .wait_for_text("brewery-cart .ord-total-amount", "5.50")
+            .await;
+        browser.screenshot(&shot("offline-pending")).await;
+
+        let queued = browser.queued_changes().await;
+        let keys: std::collections::HashSet<&str> = queued
+            .iter()
+            .map(|change| change["key"].as_str().expect("a key"))
+            .collect();
+        assert_eq!((queued.len(), keys.len()), (3, 3), "{queued:?}");
+
+        shop.restore_network().await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 0)
+            .await;
+        browser.wait_for_count("brewery-cart .ord-line", 2).await;
+        browser
+            .wait_for_text("brewery-cart .ord-total-amount", "5.50")
+            .await;
+        assert_eq!(
+            browser.queued_changes().await,
+            Vec::<serde_json::Value>::new()
+        );
+        assert_eq!(
+            quantities(&shop, &customer.token).await,
+            expected(&[("123457", 2), ("123458", 1)])
+        );
+        browser.screenshot(&shot("back-online")).await;
+        browser.close().await;
+    }
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_cut_off_midway_still_applies_each_add_once() {
+    bounded(async {
+        let mut shop = Shop::start().await;
+        let (browser, customer) = seen_online(&shop, &[]).await;
+
+        shop.cut_network().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".network", "You are offline").await;
+        for (sku, quantity) in [("123456", 1), ("123457", 2), ("123458", 3)] {
+            add_from_card(&browser, sku, quantity).await;
+        }
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 3)
+            .await;
+        let queued = browser.queued_changes().await;
+        assert_eq!(queued.len(), 3, "{queued:?}");
+
+        // The network comes back while the shop is not open, and the first change reaches
+        // orders with the device's key, but its answer is lost: the network drops again.
+        browser.goto("about:blank").await;
+        shop.restore_network().await;
+        let first = &queued[0];
+        let response = shop
+            .trio
+            .http
+            .put(first["url"].as_str().expect("a url"))
+            .header("Authorization", format!("Bearer {}", customer.token))
+            .header("Idempotency-Key", first["key"].as_str().expect("a key"))
+            .header("Content-Type", "application/json")
+            .body(first["body"].as_str().expect("a body").to_owned())
+            .send()
+            .await
+            .expect("orders answers");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert!(response.headers().get("Idempotency-Replayed").is_none());
+        shop.cut_network().await;
+
+        // Still offline, the device still holds all three, none of them answered.
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".network", "You are offline").await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 3)
+            .await;
+
+        // Back for good: the first is sent again (and replayed), the others once each.
+        shop.restore_network().await;
+        browser
+            .wait_for_count("brewery-cart .ord-line.ord-pending", 0)
+            .await;
+        browser.wait_for_count("brewery-cart .ord-line", 3).await;
+        assert_eq!(
+            browser.queued_changes().await,
+            Vec::<serde_json::Value>::new()
+        );
+        assert_eq!(
+            quantities(&shop, &customer.token).await,
+            expected(&[("123456", 1), ("123457", 2), ("123458", 3)])
+        );
+        browser
+            .wait_for_text("brewery-cart .ord-total-amount", "9.69")
+            .await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_version_of_the_shell_takes_over_from_the_old_worker() {
+    bounded(async {
+        let mut shop = Shop::start().await;
+        let (browser, _) = seen_online(&shop, &[]).await;
+        let old = storefront::Shell::embedded();
+        let mut names = browser.cache_names().await;
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                "brewery-data".to_owned(),
+                format!("brewery-shell-{}", old.version())
+            ]
+        );
+
+        // A new release of the shell: another tagline.
+        let tagline = "Fresh from the cellar, straight to your cart.";
+        let page = old.page_template().replace(
+            "Bulgarian and Danish lagers, poured into your cart.",
+            tagline,
+        );
+        assert!(page.contains(tagline));
+        let new = storefront::Shell::new(&page, STYLE, SCRIPT);
+        shop.storefront.replace(new.clone()).await;
+
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".tagline", tagline).await;
+        let wanted = vec![
+            "brewery-data".to_owned(),
+            format!("brewery-shell-{}", new.version()),
+        ];
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut names = browser.cache_names().await;
+            names.sort();
+            if names == wanted {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the caches are {names:?}, not {wanted:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        // Offline, the page is the new one, from the new worker's cache.
+        shop.cut_network().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_text(".network", "You are offline").await;
+        browser.wait_for_text(".tagline", tagline).await;
+        browser.wait_for_count(".cat-card", 3).await;
+        browser.close().await;
+        shop.stop().await;
+    })
+    .await;
+}
+
+const STYLE: &str = include_str!("../../storefront/shell/shop.css");
+const SCRIPT: &str = include_str!("../../storefront/shell/shell.js");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_is_installable_with_a_manifest_icons_and_a_favicon() {
+    bounded(async {
+        let shop = Shop::start().await;
+        let http = reqwest::Client::new();
+        let manifest: serde_json::Value = http
+            .get(format!("{}/manifest.webmanifest", shop.url))
+            .send()
+            .await
+            .expect("the manifest")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(manifest["start_url"], "/");
+        assert_eq!(manifest["display"], "standalone");
+        let icons = manifest["icons"].as_array().expect("icons");
+        for icon in icons {
+            let src = icon["src"].as_str().expect("a src");
+            let response = http
+                .get(format!("{}{src}", shop.url))
+                .send()
+                .await
+                .expect("the icon");
+            assert_eq!(response.status(), StatusCode::OK, "{src}");
+            assert_eq!(
+                response.headers()["content-type"],
+                icon["type"].as_str().expect("a type"),
+                "{src}"
+            );
+        }
+        assert!(icons.iter().any(|icon| icon["sizes"] == "512x512"));
+        let favicon = http
+            .get(format!("{}/favicon.ico", shop.url))
+            .send()
+            .await
+            .expect("the favicon");
+        assert_eq!(favicon.status(), StatusCode::OK);
+
+        // The page loads without one failed request in the console (the favicon's 404 was one).
+        let browser = Browser::start().await;
+        browser.goto(&shop.url).await;
+        browser.wait_for_worker().await;
+        browser.wait_for_count(".cat-card", 3).await;
+        let failures: Vec<String> = browser
+            .console()
+            .await
+            .into_iter()
+            .filter(|message| message.contains("Failed to load"))
+            .collect();
+        assert_eq!(failures, Vec::<String>::new());
         browser.close().await;
         shop.stop().await;
     })

@@ -49,6 +49,12 @@ function addStyle(id, css) {
   }
 }
 
+/** A new Idempotency-Key: 128 random bits in hex (`crypto.randomUUID` needs a secure context;
+ * this does not, so a page served over plain HTTP on a LAN address still sends keys). */
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function escape(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -62,6 +68,11 @@ class BreweryAccount extends HTMLElement {
     this.mode = "login";
     this.notice = "";
     this.onUnauthorized = () => this.sessionEnded();
+    // Shown as last seen while offline: asked again when the shell says the network is back.
+    this.onNetwork = (event) => {
+      if (event.detail.online && this.lastSeen && this.token) this.whoAmI();
+    };
+    document.addEventListener("brewery:network", this.onNetwork);
     document.addEventListener("brewery:unauthorized", this.onUnauthorized);
     this.token = localStorage.getItem(TOKEN_KEY);
     this.user = null;
@@ -71,16 +82,20 @@ class BreweryAccount extends HTMLElement {
 
   disconnectedCallback() {
     document.removeEventListener("brewery:unauthorized", this.onUnauthorized);
+    document.removeEventListener("brewery:network", this.onNetwork);
   }
 
   get api() {
     return (this.getAttribute("api") ?? "").replace(/\/$/, "");
   }
 
-  /** `token`: sent as `Authorization`, for the endpoints that take the session from there. */
-  async call(method, path, fields, token) {
+  /** `token`: sent as `Authorization`, for the endpoints that take the session from there;
+   * `key`: a write's `Idempotency-Key`, kept by the caller until an answer comes (a retry is the
+   * same write). */
+  async call(method, path, fields, token, key) {
     const headers = fields ? { "Content-Type": "application/json" } : {};
     if (token) headers.Authorization = `Bearer ${token}`;
+    if (key) headers["Idempotency-Key"] = key;
     let response;
     try {
       response = await fetch(this.api + path, {
@@ -89,6 +104,7 @@ class BreweryAccount extends HTMLElement {
         body: fields ? JSON.stringify(fields) : undefined,
       });
     } catch {
+      document.dispatchEvent(new CustomEvent("brewery:network-failed"));
       throw new Unavailable();
     }
     if (response.status >= 500) throw new Unavailable();
@@ -117,14 +133,20 @@ class BreweryAccount extends HTMLElement {
     try {
       const { status, body } = await this.call("POST", "/api/users/check_token", { token: this.token });
       if (status === 200) {
+        this.lastSeen = false;
         this.remember(this.token, body);
       } else {
         this.notice = "Your session has ended; please log in again.";
         this.remember(null, null);
       }
     } catch {
-      this.notice = "users is unavailable, try again shortly.";
-      this.noticeIsError = true;
+      // Offline the account stays as last seen (the cart still works, queued on the device).
+      this.user ??= storedUser();
+      this.lastSeen = Boolean(this.user);
+      if (!this.user) {
+        this.notice = "users is unavailable, try again shortly.";
+        this.noticeIsError = true;
+      }
     }
     this.render();
   }
@@ -154,7 +176,7 @@ class BreweryAccount extends HTMLElement {
               ${this.user.is_admin ? '<span class="acc-badge">administrator</span>' : ""}</p>
             <button type="button" class="acc-logout">Log out</button>
           </div>
-          <p class="acc-status" role="status" aria-live="polite"></p>
+          <p class="acc-status" role="status" aria-live="polite">${this.lastSeen ? "Your account as last seen: users cannot be reached." : ""}</p>
           <details class="acc-security">
             <summary>Password and sessions</summary>
             <div class="acc-security-body">
@@ -264,8 +286,12 @@ class BreweryAccount extends HTMLElement {
     this.showFieldErrors(form, {});
     this.status("Creating your account…");
     const fields = this.fields(form);
+    // The same fields sent again after a lost answer are the same registration (the same key).
+    const sent = JSON.stringify(fields);
+    if (this.registering?.sent !== sent) this.registering = { sent, key: newKey() };
     try {
-      const { status, body } = await this.call("POST", "/api/users/register", fields);
+      const { status, body } = await this.call("POST", "/api/users/register", fields, undefined, this.registering.key);
+      this.registering = null;
       if (status === 200) {
         this.mode = "login";
         this.notice = `Welcome, ${body.first_name}! Your account is ready; log in.`;
@@ -342,6 +368,14 @@ class BreweryAccount extends HTMLElement {
     this.mode = "login";
     this.remember(null, null);
     this.render();
+  }
+}
+
+function storedUser() {
+  try {
+    return JSON.parse(localStorage.getItem(USER_KEY) ?? "null");
+  } catch {
+    return null;
   }
 }
 
