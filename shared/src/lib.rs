@@ -35,6 +35,6 @@ pub use sku::Sku;
 /// mimalloc for every binary that links shared (the three services, tasks, the tests).
 /// users: it hands the 19 MiB argon2 blocks back to the system after each hash, where glibc's
 /// allocator kept them in per-thread arenas and grew the process to gigabytes under a login
-/// storm. All: allocation was 15 % of a catalogue read's CPU under glibc (README, Performance).
+/// storm. All: allocation was 15 % of a catalogue read's CPU under glibc (docs/PERFORMANCE.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

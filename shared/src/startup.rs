@@ -15,7 +15,7 @@ pub fn prepare() {
 /// threads as the database pool has connections. Diesel work is the only thing on the
 /// blocking pool and each piece holds a connection, so more threads would only park waiting
 /// for one: every request would then pay for waking a thread, and every parked thread keeps
-/// memory (see the README's Performance section for what this changed).
+/// memory (see docs/PERFORMANCE.md for what this changed).
 pub fn runtime(pool: &PoolSettings) -> std::io::Result<rocket::tokio::runtime::Runtime> {
     rocket::tokio::runtime::Builder::new_multi_thread()
         .enable_all()
