@@ -8,20 +8,30 @@ use std::collections::HashMap;
 /// architecture.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// User and system time of `pid` (all its threads), in ticks.
-fn ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name, in parentheses, may hold spaces: count fields from after its end.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+/// The fields of `/proc/<pid>/stat` after the name (which is in parentheses and may hold
+/// spaces): the state is the first.
+fn fields(stat: &str) -> Option<Vec<&str>> {
+    Some(
+        stat.get(stat.rfind(')')? + 2..)?
+            .split_whitespace()
+            .collect(),
+    )
+}
+
+/// User and system time in a `/proc/<pid>/stat` line (all the process's threads), in ticks.
+fn parse_ticks(stat: &str) -> Option<u64> {
+    let fields = fields(stat)?;
     // Fields 14 and 15 of the whole line (utime, stime) are 12 and 13 here.
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+fn ticks(pid: u32) -> Option<u64> {
+    parse_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 fn parent(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    fields(&stat)?.get(1)?.parse().ok()
 }
 
 /// `postmaster` and its children.
@@ -85,5 +95,25 @@ impl Snapshot {
             services_us: us(later.services.saturating_sub(self.services)),
             server_us: server.map(us),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_and_system_time_are_read_after_a_name_with_spaces() {
+        let stat = "4242 (postgres: brewery) S 4200 4200 4200 0 -1 4194560 1 0 0 0 \
+                    731 269 0 0 20 0 1 0 100 1000 10 18446744073709551615";
+        assert_eq!(parse_ticks(stat), Some(1000));
+        assert_eq!(fields(stat).and_then(|f| f.get(1).copied()), Some("4200"));
+    }
+
+    #[test]
+    fn this_process_has_a_time_and_a_parent() {
+        let me = std::process::id();
+        assert!(ticks(me).is_some());
+        assert_eq!(parent(me), Some(nix::unistd::getppid().as_raw() as u32));
     }
 }

@@ -318,6 +318,36 @@ mod tests {
     }
 
     #[test]
+    fn a_large_row_is_judged_against_the_small_row_of_its_own_backend() {
+        let small =
+            |rps, backend| Row::new("small", load(rps, 1.0), 100.0, Target::None).on(backend);
+        let large = |rps, backend| {
+            Row::new("large", load(rps, 1.0), 100.0, Target::Within("small", 1.5)).on(backend)
+        };
+        let mut rows = vec![
+            small(30.0, "sqlite"),
+            large(20.0, "sqlite"),
+            small(12.0, "postgres"),
+            large(6.0, "postgres"),
+        ];
+        judge_against_small(&mut rows);
+        let judged: Vec<_> = rows
+            .iter()
+            .map(|r| (r.of_small.map(|x| (x * 100.0).round()), r.met))
+            .collect();
+        assert_eq!(
+            judged,
+            [
+                (None, None),
+                (Some(67.0), Some(true)),
+                (None, None),
+                (Some(50.0), Some(false)),
+            ]
+        );
+        assert_eq!(rows[3].target, ">= 1/1.5 x small: 0.50");
+    }
+
+    #[test]
     fn figures_are_rounded_to_thousandths_and_missing_ones_are_null() {
         assert_eq!(finite(1.23456), json!(1.235));
         assert_eq!(finite(f64::NAN), Value::Null);
