@@ -99,9 +99,18 @@ enum Command {
         /// Concurrent connections per scenario.
         #[arg(long, default_value_t = 32)]
         concurrency: u64,
-        /// One second per scenario (for CI).
+        /// One second per scenario, and small large databases (for CI).
         #[arg(long)]
         smoke: bool,
+        /// The databases to run every scenario on: sqlite, postgres or both, one after the
+        /// other in one run.
+        #[arg(long, value_enum, default_value = "both")]
+        backend: bench::Backends,
+        /// A PostgreSQL server for the postgres run (a URL without a database, whose role may
+        /// create databases; the bench makes its own, `trio_bench_*`), instead of a
+        /// throwaway cluster under target/bench/pg.
+        #[arg(long, value_name = "URL")]
+        postgres_url: Option<String>,
     },
     /// A throwaway local PostgreSQL cluster under target/pg (needs the server programs).
     Pg {
@@ -257,10 +266,14 @@ fn main() -> ExitCode {
             seconds,
             concurrency,
             smoke,
+            backend,
+            postgres_url,
         } => bench::run(bench::Options {
             seconds,
             concurrency,
             smoke,
+            backends: backend,
+            postgres_url,
         }),
     };
     finish(result)

@@ -70,6 +70,17 @@ impl Cluster {
             .map(|port| format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{database}"))
     }
 
+    /// The server's process id (the first line of `postmaster.pid`), while it runs.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn is_running(&self) -> bool {
         self.data().join("postmaster.pid").exists()
             && self

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rocket::http::ContentType;
 
+use super::backend::Locator;
 use super::BoxError;
 
 /// A beer as `GET /api/beers/<sku>` answers it.
@@ -115,6 +116,10 @@ pub struct Service {
 }
 
 impl Service {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status
@@ -131,41 +136,46 @@ impl Drop for Service {
     }
 }
 
-/// Starts the service binaries of one run: from `bin_dir`, with their logs and SQLite files
-/// in `run_dir`, each told where users and beers listen.
+/// Starts the service binaries of one run: from `bin_dir`, with their logs in `run_dir` and
+/// their databases where `databases` says, each told where users and beers listen.
 pub struct Launcher {
     pub http: reqwest::Client,
     bin_dir: PathBuf,
     run_dir: PathBuf,
+    databases: Locator,
     users_url: String,
     beers_url: String,
 }
 
 impl Launcher {
-    pub fn new(bin_dir: &Path, run_dir: &Path, users_port: u16, beers_port: u16) -> Launcher {
+    pub fn new(
+        bin_dir: &Path,
+        run_dir: &Path,
+        databases: Locator,
+        users_port: u16,
+        beers_port: u16,
+    ) -> Launcher {
         Launcher {
             http: reqwest::Client::new(),
             bin_dir: bin_dir.to_owned(),
             run_dir: run_dir.to_owned(),
+            databases,
             users_url: format!("http://127.0.0.1:{users_port}"),
             beers_url: format!("http://127.0.0.1:{beers_port}"),
         }
     }
 
     /// The environment of the service `binary` (users, beers, orders) on `port`: loopback,
-    /// its SQLite file in the run folder (one per service, whatever the instance), where its
-    /// neighbours listen, no per-client limit on failed logins, and no per-request log line.
-    pub fn env(&self, binary: &str, port: u16) -> Vec<(String, String)> {
+    /// the database `database`, where its neighbours listen, no per-client limit on failed
+    /// logins, and no per-request log line.
+    pub fn env(&self, binary: &str, database: &str, port: u16) -> Vec<(String, String)> {
         let prefix = binary.to_uppercase();
         vec![
             (format!("{prefix}_PORT"), port.to_string()),
             (format!("{prefix}_ADDRESS"), "127.0.0.1".into()),
             (
                 format!("{prefix}_DATABASE_URL"),
-                self.run_dir
-                    .join(format!("{binary}.db"))
-                    .display()
-                    .to_string(),
+                self.databases.url(database),
             ),
             ("USERS_URL".into(), self.users_url.clone()),
             ("BEERS_URL".into(), self.beers_url.clone()),
@@ -174,8 +184,9 @@ impl Launcher {
         ]
     }
 
-    /// Starts `binary` as the instance `name` on `port`, with `extra_env` beside its usual
-    /// environment, and waits for its first 200 on `/ready`, timing it from exec.
+    /// Starts `binary` as the instance `name` on `port` on its own database (the one named
+    /// after it), with `extra_env` beside its usual environment, and waits for its first 200
+    /// on `/ready`, timing it from exec.
     pub async fn start(
         &self,
         binary: &'static str,
@@ -183,11 +194,23 @@ impl Launcher {
         port: u16,
         extra_env: &[(&str, String)],
     ) -> Result<Service, BoxError> {
+        self.start_on(binary, name, binary, port, extra_env).await
+    }
+
+    /// As [`Self::start`], on the database `database`.
+    pub async fn start_on(
+        &self,
+        binary: &'static str,
+        name: &'static str,
+        database: &str,
+        port: u16,
+        extra_env: &[(&str, String)],
+    ) -> Result<Service, BoxError> {
         let log = std::fs::File::create(self.run_dir.join(format!("{name}.log")))?;
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let child = Command::new(self.bin_dir.join(binary))
-            .envs(self.env(binary, port))
+            .envs(self.env(binary, database, port))
             .envs(extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

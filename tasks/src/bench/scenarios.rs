@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::backend::Kind;
+use super::large::{Sizes, HISTORY_PAGE, LARGE_FIRST_SKU};
 use super::load::{Load, Oha, SlowClients};
 use super::processes::{free_port, Launcher};
 use super::report::Row;
@@ -31,6 +33,10 @@ pub enum Process {
     Orders,
     /// A second orders on the same database with `TOKEN_CACHE_MS`; stopped after its scenario.
     OrdersWithTokenCache,
+    /// beers on the large catalogue.
+    BeersLarge,
+    /// orders on the database where the customer has many past orders.
+    OrdersLarge,
 }
 
 /// What a row must show to meet its target.
@@ -41,6 +47,9 @@ pub enum Target {
     Ratio(f64),
     /// The 99th percentile of latency below this many milliseconds.
     P99Below(f64),
+    /// Requests per second at least the named row's (the same scenario on the small database,
+    /// same backend) divided by this.
+    Within(&'static str, f64),
 }
 
 /// Form bodies, one a line, in a file of the run folder; oha sends one of them per request.
@@ -64,10 +73,15 @@ pub struct Scenario {
     pub target: Target,
 }
 
-/// Every oha scenario, in the order they run; the ceiling comes first, as every ratio is to it.
-pub fn table() -> Vec<Scenario> {
-    let beer = format!("/api/beers/{FIRST_SKU}");
-    let get = |name: &str, process, path: &str, token, target| Scenario {
+pub const BEER_BY_SKU: &str = "GET /api/beers/{sku}";
+pub const LAST_PAGE: &str = "GET /api/beers/ (last 20 of 100)";
+pub const CURRENT_ORDER: &str = "GET /api/orders/current";
+pub const HISTORY: &str = "GET /api/orders/ (newest 20 of 20)";
+/// The large database's rows must reach the small one's divided by this.
+pub const LARGE_WITHIN: f64 = 1.5;
+
+fn get(name: &str, process: Process, path: &str, token: bool, target: Target) -> Scenario {
+    Scenario {
         name: name.into(),
         running: name.into(),
         process,
@@ -76,24 +90,49 @@ pub fn table() -> Vec<Scenario> {
         bodies: None,
         token,
         target,
+    }
+}
+
+/// The ceiling's scenario, run once, first: every ratio is to it.
+pub fn ceiling() -> Scenario {
+    Scenario {
+        running: "ceiling".into(),
+        ..get(
+            "ceiling (rocket, constant JSON)",
+            Process::Ceiling,
+            &format!("/api/beers/{FIRST_SKU}"),
+            false,
+            Target::None,
+        )
+    }
+}
+
+/// Every oha scenario of one backend, in the order they run, with that backend's targets
+/// and the large databases' sizes.
+pub fn table(backend: Kind, sizes: Sizes) -> Vec<Scenario> {
+    let beer = format!("/api/beers/{FIRST_SKU}");
+    let (beer_target, current_target) = match backend {
+        Kind::Sqlite => (0.60, 0.25),
+        Kind::Postgres => (0.45, 0.14),
+    };
+    let history = format!("/api/orders/?limit={HISTORY_PAGE}");
+    let large = |name: String, process, path: String, token, small| Scenario {
+        running: format!("{} (large database)", name.trim()),
+        ..get(
+            &name,
+            process,
+            &path,
+            token,
+            Target::Within(small, LARGE_WITHIN),
+        )
     };
     vec![
-        Scenario {
-            running: "ceiling".into(),
-            ..get(
-                "ceiling (rocket, constant JSON)",
-                Process::Ceiling,
-                &beer,
-                false,
-                Target::None,
-            )
-        },
         get(
-            "GET /api/beers/{sku}",
+            BEER_BY_SKU,
             Process::Beers,
             &beer,
             false,
-            Target::Ratio(0.60),
+            Target::Ratio(beer_target),
         ),
         Scenario {
             running: format!("GET /api/beers/{{sku}} beside {SLOW_CLIENTS} slow clients"),
@@ -113,11 +152,18 @@ pub fn table() -> Vec<Scenario> {
             Target::None,
         ),
         get(
-            "GET /api/orders/current",
+            LAST_PAGE,
+            Process::Beers,
+            &format!("/api/beers/?limit=20&offset={}", BEERS - 20),
+            false,
+            Target::None,
+        ),
+        get(
+            CURRENT_ORDER,
             Process::Orders,
             "/api/orders/current",
             true,
-            Target::Ratio(0.25),
+            Target::Ratio(current_target),
         ),
         Scenario {
             running: "GET /api/orders/current with the token cache".into(),
@@ -126,9 +172,38 @@ pub fn table() -> Vec<Scenario> {
                 Process::OrdersWithTokenCache,
                 "/api/orders/current",
                 true,
-                Target::Ratio(0.25),
+                Target::Ratio(current_target),
             )
         },
+        get(HISTORY, Process::Orders, &history, true, Target::None),
+        large(
+            format!("  by SKU, {} beers", sizes.beers),
+            Process::BeersLarge,
+            format!("/api/beers/{}", LARGE_FIRST_SKU + sizes.beers / 2),
+            false,
+            BEER_BY_SKU,
+        ),
+        large(
+            format!("  last 20 of {} beers", sizes.beers),
+            Process::BeersLarge,
+            format!("/api/beers/?limit=20&offset={}", sizes.beers - 20),
+            false,
+            LAST_PAGE,
+        ),
+        large(
+            format!("  current order, {} past orders", sizes.past_orders),
+            Process::OrdersLarge,
+            "/api/orders/current".into(),
+            true,
+            CURRENT_ORDER,
+        ),
+        large(
+            format!("  newest 20 of {} past orders", sizes.past_orders),
+            Process::OrdersLarge,
+            history.clone(),
+            true,
+            HISTORY,
+        ),
         // One line per beer, so no order line reaches its limit of 10000 during the run.
         Scenario {
             method: "PUT",
@@ -200,18 +275,31 @@ pub struct Logins {
     pub argon2_verify_per_s: f64,
 }
 
-/// Raw argon2 at the configured parameters, one thread per core, in this process; then logins
-/// saturating users (one of `login_bodies` per request), with `/health` asked beside them.
+/// Raw argon2 at the configured parameters, one thread per core, in this process.
+pub async fn raw_argon2(oha: &Oha, ceiling_rps: f64) -> Result<Logins, BoxError> {
+    println!("running: raw argon2 verify");
+    let argon2_rate = argon2_rate(Duration::from_secs(oha.seconds)).await?;
+    Ok(Logins {
+        rows: vec![Row::new(
+            "argon2 verify, raw (in-process)",
+            Load::rate(argon2_rate),
+            ceiling_rps,
+            Target::None,
+        )],
+        argon2_verify_per_s: argon2_rate,
+    })
+}
+
+/// Logins saturating users (one of `login_bodies` per request), with `/health` asked beside
+/// them, judged against the raw argon2 rate.
 pub async fn logins(
     oha: &Oha,
     users_url: &str,
     run_dir: &Path,
     login_bodies: &str,
     ceiling_rps: f64,
-) -> Result<Logins, BoxError> {
-    println!("running: raw argon2 verify");
-    let argon2_rate = argon2_rate(Duration::from_secs(oha.seconds)).await?;
-
+    argon2_rate: f64,
+) -> Result<Vec<Row>, BoxError> {
     println!("running: POST /api/users/login with GET /health beside it");
     let bodies = run_dir.join("login-bodies.txt");
     std::fs::write(&bodies, login_bodies)?;
@@ -244,17 +332,8 @@ pub async fn logins(
             ceiling_rps,
             Target::P99Below(20.0),
         ),
-        Row::new(
-            "argon2 verify, raw (in-process)",
-            Load::rate(argon2_rate),
-            ceiling_rps,
-            Target::None,
-        ),
     ];
-    Ok(Logins {
-        rows,
-        argon2_verify_per_s: argon2_rate,
-    })
+    Ok(rows)
 }
 
 /// Verifications per second of `users`' own hasher, one thread per core, for `duration`.
@@ -292,27 +371,55 @@ mod tests {
 
     #[test]
     fn the_table_keeps_the_report_rows_in_their_order() {
-        let names: Vec<String> = table().into_iter().map(|s| s.name).collect();
+        let sizes = Sizes {
+            beers: 1000,
+            past_orders: 50,
+        };
+        let names: Vec<String> = table(Kind::Postgres, sizes)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(
             names,
             [
-                "ceiling (rocket, constant JSON)",
                 "GET /api/beers/{sku}",
                 "  same, 2000 slow clients held",
                 "GET /api/beers/ (100 beers)",
+                "GET /api/beers/ (last 20 of 100)",
                 "GET /api/orders/current",
                 "  same, TOKEN_CACHE_MS=1000",
+                "GET /api/orders/ (newest 20 of 20)",
+                "  by SKU, 1000 beers",
+                "  last 20 of 1000 beers",
+                "  current order, 50 past orders",
+                "  newest 20 of 50 past orders",
                 "PUT /api/orders/current",
             ]
         );
     }
 
     #[test]
+    fn every_large_row_is_judged_against_a_small_row_of_the_table() {
+        for kind in [Kind::Sqlite, Kind::Postgres] {
+            let scenarios = table(kind, Sizes::new(false));
+            for scenario in &scenarios {
+                if let Target::Within(small, _) = scenario.target {
+                    assert!(
+                        scenarios.iter().any(|s| s.name == small),
+                        "{}: no row {small}",
+                        scenario.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn only_orders_scenarios_carry_the_token() {
-        for scenario in table() {
+        for scenario in table(Kind::Sqlite, Sizes::new(true)) {
             let orders = matches!(
                 scenario.process,
-                Process::Orders | Process::OrdersWithTokenCache
+                Process::Orders | Process::OrdersWithTokenCache | Process::OrdersLarge
             );
             assert_eq!(scenario.token, orders, "{}", scenario.name);
         }

@@ -44,7 +44,7 @@ pub async fn seed(
             ADMIN.1,
             "--password-stdin",
         ])
-        .envs(launcher.env("users", users.port))
+        .envs(launcher.env("users", "users", users.port))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
